@@ -1,0 +1,208 @@
+/* Two-operand arithmetic and logic (ADD OR ADC SBB AND SUB XOR CMP TEST) in
+ * all their forms, and the unary NOT NEG INC DEC. Flags are left lazy. */
+#include "emu/exec.h"
+
+/* Each operation: result of a OP b at size sz (operands masked), flags recorded. */
+static inline uint64_t alu_add(struct cpu *c, int sz, uint64_t a, uint64_t b)
+{
+	uint64_t r = (a + b) & sz_mask[sz];
+	lf_set(c, LF_ADD, sz, r, a, b);
+	return r;
+}
+
+static inline uint64_t alu_adc(struct cpu *c, int sz, uint64_t a, uint64_t b)
+{
+	unsigned cin = lf_cf(c);
+	uint64_t r = (a + b + cin) & sz_mask[sz];
+	lf_set(c, LF_ADC, sz, r, a, b);
+	c->lf.cf = (uint8_t)cin;
+	return r;
+}
+
+static inline uint64_t alu_sub(struct cpu *c, int sz, uint64_t a, uint64_t b)
+{
+	uint64_t r = (a - b) & sz_mask[sz];
+	lf_set(c, LF_SUB, sz, r, a, b);
+	return r;
+}
+
+static inline uint64_t alu_sbb(struct cpu *c, int sz, uint64_t a, uint64_t b)
+{
+	unsigned cin = lf_cf(c);
+	uint64_t r = (a - b - cin) & sz_mask[sz];
+	lf_set(c, LF_SBB, sz, r, a, b);
+	c->lf.cf = (uint8_t)cin;
+	return r;
+}
+
+static inline uint64_t alu_and(struct cpu *c, int sz, uint64_t a, uint64_t b)
+{
+	uint64_t r = a & b;
+	lf_set(c, LF_LOGIC, sz, r, a, b);
+	return r;
+}
+
+static inline uint64_t alu_or(struct cpu *c, int sz, uint64_t a, uint64_t b)
+{
+	uint64_t r = a | b;
+	lf_set(c, LF_LOGIC, sz, r, a, b);
+	return r;
+}
+
+static inline uint64_t alu_xor(struct cpu *c, int sz, uint64_t a, uint64_t b)
+{
+	uint64_t r = a ^ b;
+	lf_set(c, LF_LOGIC, sz, r, a, b);
+	return r;
+}
+
+#define alu_cmp  alu_sub
+#define alu_test alu_and
+
+/* The eight forms of an operation that writes its destination (WB = 1) or
+ * only sets flags (CMP, TEST: WB = 0). Immediates are sign-extended by the
+ * decoder and masked here to the operand size. */
+#define ALU_HANDLERS(name, WB)                                                  \
+void op_##name##_EbGb(struct cpu *c, const struct insn *i)                      \
+{                                                                               \
+	if (i->mod == 3) {                                                      \
+		uint64_t r = alu_##name(c, SZ8, reg_get(c, i->rm, SZ8), reg_get(c, i->reg, SZ8)); \
+		if (WB) reg_set(c, i->rm, SZ8, r);                              \
+	} else {                                                                \
+		uint64_t a = ea(c, i);                                          \
+		uint64_t r = alu_##name(c, SZ8, mem_read(c, i->seg, a, SZ8), reg_get(c, i->reg, SZ8)); \
+		if (WB) mem_write(c, i->seg, a, SZ8, r);                        \
+	}                                                                       \
+}                                                                               \
+void op_##name##_EvGv(struct cpu *c, const struct insn *i)                      \
+{                                                                               \
+	int sz = i->osz;                                                        \
+	if (i->mod == 3) {                                                      \
+		uint64_t r = alu_##name(c, sz, reg_get(c, i->rm, sz), reg_get(c, i->reg, sz)); \
+		if (WB) reg_set(c, i->rm, sz, r);                               \
+	} else {                                                                \
+		uint64_t a = ea(c, i);                                          \
+		uint64_t r = alu_##name(c, sz, mem_read(c, i->seg, a, sz), reg_get(c, i->reg, sz)); \
+		if (WB) mem_write(c, i->seg, a, sz, r);                         \
+	}                                                                       \
+}                                                                               \
+void op_##name##_GbEb(struct cpu *c, const struct insn *i)                      \
+{                                                                               \
+	uint64_t r = alu_##name(c, SZ8, reg_get(c, i->reg, SZ8), rm_read(c, i, SZ8)); \
+	if (WB) reg_set(c, i->reg, SZ8, r);                                     \
+}                                                                               \
+void op_##name##_GvEv(struct cpu *c, const struct insn *i)                      \
+{                                                                               \
+	int sz = i->osz;                                                        \
+	uint64_t r = alu_##name(c, sz, reg_get(c, i->reg, sz), rm_read(c, i, sz)); \
+	if (WB) reg_set(c, i->reg, sz, r);                                      \
+}                                                                               \
+void op_##name##_ALIb(struct cpu *c, const struct insn *i)                      \
+{                                                                               \
+	uint64_t r = alu_##name(c, SZ8, c->gpr[R_AX] & 0xff, i->imm & 0xff);    \
+	if (WB) reg_set(c, R_AX, SZ8, r);                                       \
+}                                                                               \
+void op_##name##_AXIz(struct cpu *c, const struct insn *i)                      \
+{                                                                               \
+	int sz = i->osz;                                                        \
+	uint64_t r = alu_##name(c, sz, c->gpr[R_AX] & sz_mask[sz], i->imm & sz_mask[sz]); \
+	if (WB) reg_set(c, R_AX, sz, r);                                        \
+}                                                                               \
+void op_##name##_EbIb(struct cpu *c, const struct insn *i)                      \
+{                                                                               \
+	if (i->mod == 3) {                                                      \
+		uint64_t r = alu_##name(c, SZ8, reg_get(c, i->rm, SZ8), i->imm & 0xff); \
+		if (WB) reg_set(c, i->rm, SZ8, r);                              \
+	} else {                                                                \
+		uint64_t a = ea(c, i);                                          \
+		uint64_t r = alu_##name(c, SZ8, mem_read(c, i->seg, a, SZ8), i->imm & 0xff); \
+		if (WB) mem_write(c, i->seg, a, SZ8, r);                        \
+	}                                                                       \
+}                                                                               \
+void op_##name##_EvIz(struct cpu *c, const struct insn *i)                      \
+{                                                                               \
+	int sz = i->osz;                                                        \
+	if (i->mod == 3) {                                                      \
+		uint64_t r = alu_##name(c, sz, reg_get(c, i->rm, sz), i->imm & sz_mask[sz]); \
+		if (WB) reg_set(c, i->rm, sz, r);                               \
+	} else {                                                                \
+		uint64_t a = ea(c, i);                                          \
+		uint64_t r = alu_##name(c, sz, mem_read(c, i->seg, a, sz), i->imm & sz_mask[sz]); \
+		if (WB) mem_write(c, i->seg, a, sz, r);                         \
+	}                                                                       \
+}
+
+ALU_HANDLERS(add, 1)
+ALU_HANDLERS(or, 1)
+ALU_HANDLERS(adc, 1)
+ALU_HANDLERS(sbb, 1)
+ALU_HANDLERS(and, 1)
+ALU_HANDLERS(sub, 1)
+ALU_HANDLERS(xor, 1)
+ALU_HANDLERS(cmp, 0)
+ALU_HANDLERS(test, 0)
+
+/* A read-modify-write of the r/m operand through fn. */
+#define RMW(c, i, sz, expr_of_v)                                        \
+	do {                                                            \
+		if ((i)->mod == 3) {                                    \
+			uint64_t v = reg_get(c, (i)->rm, sz);           \
+			reg_set(c, (i)->rm, sz, (expr_of_v));           \
+		} else {                                                \
+			uint64_t a_ = ea(c, i);                         \
+			uint64_t v = mem_read(c, (i)->seg, a_, sz);     \
+			mem_write(c, (i)->seg, a_, sz, (expr_of_v));    \
+		}                                                       \
+	} while (0)
+
+/* NOT: no flags. */
+void op_not(struct cpu *c, const struct insn *i)
+{
+	RMW(c, i, i->osz, ~v);
+}
+
+/* NEG: flags as for 0 - v; CF = (v != 0) falls out of the SUB borrow. */
+void op_neg(struct cpu *c, const struct insn *i)
+{
+	RMW(c, i, i->osz, alu_sub(c, i->osz, 0, v));
+}
+
+/* INC/DEC keep CF (SDM vol. 2, INC): it is captured before the new op. */
+static inline uint64_t do_inc(struct cpu *c, int sz, uint64_t v)
+{
+	unsigned cf = lf_cf(c);
+	uint64_t r = (v + 1) & sz_mask[sz];
+	lf_set(c, LF_INC, sz, r, v, 1);
+	c->lf.cf = (uint8_t)cf;
+	return r;
+}
+
+static inline uint64_t do_dec(struct cpu *c, int sz, uint64_t v)
+{
+	unsigned cf = lf_cf(c);
+	uint64_t r = (v - 1) & sz_mask[sz];
+	lf_set(c, LF_DEC, sz, r, v, 1);
+	c->lf.cf = (uint8_t)cf;
+	return r;
+}
+
+void op_inc(struct cpu *c, const struct insn *i)
+{
+	RMW(c, i, i->osz, do_inc(c, i->osz, v));
+}
+
+void op_dec(struct cpu *c, const struct insn *i)
+{
+	RMW(c, i, i->osz, do_dec(c, i->osz, v));
+}
+
+/* 40+r / 48+r outside 64-bit mode. */
+void op_inc_r(struct cpu *c, const struct insn *i)
+{
+	reg_set(c, i->reg, i->osz, do_inc(c, i->osz, reg_get(c, i->reg, i->osz)));
+}
+
+void op_dec_r(struct cpu *c, const struct insn *i)
+{
+	reg_set(c, i->reg, i->osz, do_dec(c, i->osz, reg_get(c, i->reg, i->osz)));
+}

@@ -1,0 +1,60 @@
+/* The physical address space and the I/O port space. RAM is one block at
+ * guest-physical 0; devices register MMIO ranges and port ranges. A guest
+ * access that hits nothing reads as all ones and writes are dropped, as on a
+ * PC's open bus. Every guest access is bounds-checked against these ranges,
+ * so no guest can reach host memory outside its RAM. */
+#ifndef EMU_BUS_H
+#define EMU_BUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct cpu;
+
+struct mmio_dev {
+	uint64_t base, size;
+	void *opaque;
+	uint64_t (*read)(void *opaque, uint64_t off, int bytes);
+	void (*write)(void *opaque, uint64_t off, int bytes, uint64_t val);
+};
+
+struct pio_dev {
+	uint16_t base, count;
+	void *opaque;
+	uint32_t (*in)(void *opaque, uint16_t port, int bytes);
+	void (*out)(void *opaque, uint16_t port, int bytes, uint32_t val);
+};
+
+#define BUS_MAX_MMIO 16
+#define BUS_MAX_PIO  32
+
+struct bus {
+	uint8_t *ram;              /* guest RAM, physical 0 .. ram_size */
+	uint64_t ram_size;         /* a multiple of 4 KiB */
+	struct mmio_dev mmio[BUS_MAX_MMIO];
+	int nmmio;
+	struct pio_dev pio[BUS_MAX_PIO];
+	int npio;
+	FILE *console;             /* where the debug console writes (stdout by default) */
+};
+
+/* Register devices. Return false if the table is full or ranges overlap. */
+bool bus_add_mmio(struct bus *b, const struct mmio_dev *d);
+bool bus_add_pio(struct bus *b, const struct pio_dev *d);
+
+/* Physical accesses of 1, 2, 4 or 8 bytes that are not plain RAM (or cross
+ * its end): devices, or open bus. */
+uint64_t bus_read(struct bus *b, uint64_t pa, int bytes);
+void bus_write(struct bus *b, uint64_t pa, int bytes, uint64_t val);
+
+/* Port I/O of 1, 2 or 4 bytes. */
+uint32_t bus_in(struct bus *b, uint16_t port, int bytes);
+void bus_out(struct bus *b, uint16_t port, int bytes, uint32_t val);
+
+/* The devices every machine has so far: the 0xE9 debug console and
+ * isa-debug-exit at 0xF4. */
+void dev_debugcon_attach(struct cpu *cpu);
+void dev_debug_exit_attach(struct cpu *cpu);
+
+#endif

@@ -1,0 +1,13 @@
+# The machine: every emu/*.c but main.c goes into build/libemu.a.
+EMU_SRCS := $(filter-out emu/main.c,$(wildcard emu/*.c))
+EMU_OBJS := $(EMU_SRCS:%.c=$(BUILD)/%.o)
+EMU_LIB  := $(BUILD)/libemu.a
+
+$(EMU_LIB): $(EMU_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/nestlab: $(BUILD)/emu/main.o $(EMU_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+all: $(BUILD)/nestlab

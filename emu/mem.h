@@ -1,0 +1,127 @@
+/* Guest memory as instructions see it: segment, then linear address, then
+ * (through the software TLB) guest RAM or the bus. The fast path is inline;
+ * anything unusual (page crossings, MMIO, code pages, TLB misses) goes to
+ * mem.c. */
+#ifndef EMU_MEM_H
+#define EMU_MEM_H
+
+#include <string.h>
+
+#include "emu/bus.h"
+#include "emu/cpu.h"
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE  4096u
+#define PAGE_MASK  (~(uint64_t)(PAGE_SIZE - 1))
+
+enum acc { ACC_READ, ACC_WRITE, ACC_FETCH };
+
+/* Slow paths (mem.c). */
+uint64_t seg_check_legacy(struct cpu *c, int seg, uint64_t off, int bytes, enum acc acc);
+_Noreturn void seg_fault_canonical(struct cpu *c, int seg);
+uint64_t mem_read_slow(struct cpu *c, uint64_t lin, int bytes);
+void mem_write_slow(struct cpu *c, uint64_t lin, int bytes, uint64_t v);
+
+static inline bool canonical(uint64_t a)
+{
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+/* Segment:offset to linear, with the limit checks of legacy modes and the
+ * canonical check of 64-bit mode (SDM vol. 3A, 3.4.2 and 3.3.7.1). */
+static inline uint64_t seg_linear(struct cpu *c, int seg, uint64_t off,
+				  int bytes, enum acc acc)
+{
+	if (likely(c->code_sz == SZ64)) {
+		uint64_t lin = off;
+		if (seg >= SEG_FS)
+			lin += c->seg[seg].base;
+		if (unlikely(!canonical(lin) || !canonical(lin + bytes - 1)))
+			seg_fault_canonical(c, seg);
+		return lin;
+	}
+	return seg_check_legacy(c, seg, off, bytes, acc);
+}
+
+static inline uint64_t load_le(const uint8_t *p, int bytes)
+{
+	switch (bytes) {
+	case 1: return *p;
+	case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
+	case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
+	default: { uint64_t v; memcpy(&v, p, 8); return v; }
+	}
+}
+
+static inline void store_le(uint8_t *p, int bytes, uint64_t v)
+{
+	switch (bytes) {
+	case 1: *p = (uint8_t)v; break;
+	case 2: { uint16_t w = (uint16_t)v; memcpy(p, &w, 2); break; }
+	case 4: { uint32_t w = (uint32_t)v; memcpy(p, &w, 4); break; }
+	default: memcpy(p, &v, 8); break;
+	}
+}
+
+static inline struct tlb_entry *tlb_slot(struct cpu *c, uint64_t lin)
+{
+	return &c->tlb[(lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
+}
+
+/* Read/write `bytes` (1, 2, 4, 8) at a linear address. */
+static inline uint64_t lin_read(struct cpu *c, uint64_t lin, int bytes)
+{
+	struct tlb_entry *e = tlb_slot(c, lin);
+	c->last_lin = lin;
+	c->last_bytes = (uint8_t)bytes;
+	c->last_write = false;
+	if (likely(e->tag_read == lin >> PAGE_SHIFT &&
+		   (lin & (PAGE_SIZE - 1)) <= PAGE_SIZE - bytes))
+		return load_le(e->host + (lin & (PAGE_SIZE - 1)), bytes);
+	return mem_read_slow(c, lin, bytes);
+}
+
+static inline void lin_write(struct cpu *c, uint64_t lin, int bytes, uint64_t v)
+{
+	struct tlb_entry *e = tlb_slot(c, lin);
+	c->last_lin = lin;
+	c->last_bytes = (uint8_t)bytes;
+	c->last_write = true;
+	if (likely(e->tag_write == lin >> PAGE_SHIFT &&
+		   (lin & (PAGE_SIZE - 1)) <= PAGE_SIZE - bytes)) {
+		store_le(e->host + (lin & (PAGE_SIZE - 1)), bytes, v);
+		return;
+	}
+	mem_write_slow(c, lin, bytes, v);
+}
+
+/* Segment-relative data accesses; sz is SZ8..SZ64. */
+static inline uint64_t mem_read(struct cpu *c, int seg, uint64_t off, int sz)
+{
+	int bytes = 1 << sz;
+	return lin_read(c, seg_linear(c, seg, off, bytes, ACC_READ), bytes);
+}
+
+static inline void mem_write(struct cpu *c, int seg, uint64_t off, int sz, uint64_t v)
+{
+	int bytes = 1 << sz;
+	lin_write(c, seg_linear(c, seg, off, bytes, ACC_WRITE), bytes, v);
+}
+
+/* Linear to guest-physical, filling the TLB; raises the fault if the access
+ * is not allowed. Returns the physical address. */
+uint64_t mem_translate(struct cpu *c, uint64_t lin, enum acc acc);
+
+/* The host pointer for the RAM byte at pa, or NULL if pa is not RAM. */
+static inline uint8_t *ram_ptr(struct cpu *c, uint64_t pa)
+{
+	return pa < c->bus->ram_size ? c->bus->ram + pa : NULL;
+}
+
+/* Drop write permission from TLB entries that map physical page pa. */
+void tlb_protect_code(struct cpu *c, uint64_t pa);
+
+#endif

@@ -1,0 +1,36 @@
+# Tests: Criterion unit tests (tests/*_test.c), the differential run against
+# Unicorn (tests/diff/), decoder lengths against Capstone, the benchmark.
+UNIT_SRCS := $(wildcard tests/*_test.c)
+UNIT_BIN  := $(BUILD)/tests/unit
+DIFF_SRCS := $(wildcard tests/diff/*.c)
+DIFF_BIN  := $(BUILD)/tests/diff
+LEN_BIN   := $(BUILD)/tests/lencheck
+BENCH_BIN := $(BUILD)/tests/bench
+
+EXTRA_CFLAGS_tests      = $(call pkgcflags,criterion unicorn capstone)
+EXTRA_CFLAGS_tests/diff = $(call pkgcflags,unicorn)
+
+$(UNIT_BIN): $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(EMU_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,criterion)
+$(DIFF_BIN): $(DIFF_SRCS:%.c=$(BUILD)/%.o) $(EMU_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,unicorn) -lm
+$(LEN_BIN): $(BUILD)/tests/lencheck.o $(EMU_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,capstone)
+$(BENCH_BIN): $(BUILD)/tests/bench.o $(EMU_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,unicorn)
+
+TEST_BINS := $(UNIT_BIN) $(DIFF_BIN) $(LEN_BIN) $(BENCH_BIN)
+all: $(TEST_BINS)
+
+# CI-sized runs; `make soak` is the long one.
+DIFF_CASES ?= 3000
+check: all
+	$(UNIT_BIN) --jobs 2
+	$(DIFF_BIN) --cases $(DIFF_CASES)
+	$(LEN_BIN) --count 200000
+
+run-soak: all
+	$(DIFF_BIN) --cases 200000 --seed $$(date +%s)
+
+run-bench: all
+	$(BENCH_BIN)
