@@ -63,15 +63,20 @@ static inline uint64_t alu_xor(struct cpu *c, int sz, uint64_t a, uint64_t b)
  * only sets flags (CMP, TEST: WB = 0). Immediates are sign-extended by the
  * decoder and masked here to the operand size. */
 #define ALU_HANDLERS(name, WB)                                                  \
+static __attribute__((noinline)) void name##_mem(struct cpu *c, const struct insn *i, \
+						 int sz, uint64_t b)            \
+{                                                                               \
+	uint64_t a = ea(c, i);                                                  \
+	uint64_t r = alu_##name(c, sz, mem_read(c, i->seg, a, sz), b);          \
+	if (WB) mem_write(c, i->seg, a, sz, r);                                 \
+}                                                                               \
 void op_##name##_EbGb(struct cpu *c, const struct insn *i)                      \
 {                                                                               \
 	if (i->mod == 3) {                                                      \
 		uint64_t r = alu_##name(c, SZ8, reg_get(c, i->rm, SZ8), reg_get(c, i->reg, SZ8)); \
 		if (WB) reg_set(c, i->rm, SZ8, r);                              \
 	} else {                                                                \
-		uint64_t a = ea(c, i);                                          \
-		uint64_t r = alu_##name(c, SZ8, mem_read(c, i->seg, a, SZ8), reg_get(c, i->reg, SZ8)); \
-		if (WB) mem_write(c, i->seg, a, SZ8, r);                        \
+		name##_mem(c, i, SZ8, reg_get(c, i->reg, SZ8));                 \
 	}                                                                       \
 }                                                                               \
 void op_##name##_EvGv(struct cpu *c, const struct insn *i)                      \
@@ -81,9 +86,7 @@ void op_##name##_EvGv(struct cpu *c, const struct insn *i)                      
 		uint64_t r = alu_##name(c, sz, reg_get(c, i->rm, sz), reg_get(c, i->reg, sz)); \
 		if (WB) reg_set(c, i->rm, sz, r);                               \
 	} else {                                                                \
-		uint64_t a = ea(c, i);                                          \
-		uint64_t r = alu_##name(c, sz, mem_read(c, i->seg, a, sz), reg_get(c, i->reg, sz)); \
-		if (WB) mem_write(c, i->seg, a, sz, r);                         \
+		name##_mem(c, i, sz, reg_get(c, i->reg, sz));                   \
 	}                                                                       \
 }                                                                               \
 void op_##name##_GbEb(struct cpu *c, const struct insn *i)                      \
@@ -114,9 +117,7 @@ void op_##name##_EbIb(struct cpu *c, const struct insn *i)                      
 		uint64_t r = alu_##name(c, SZ8, reg_get(c, i->rm, SZ8), i->imm & 0xff); \
 		if (WB) reg_set(c, i->rm, SZ8, r);                              \
 	} else {                                                                \
-		uint64_t a = ea(c, i);                                          \
-		uint64_t r = alu_##name(c, SZ8, mem_read(c, i->seg, a, SZ8), i->imm & 0xff); \
-		if (WB) mem_write(c, i->seg, a, SZ8, r);                        \
+		name##_mem(c, i, SZ8, i->imm & 0xff);                           \
 	}                                                                       \
 }                                                                               \
 void op_##name##_EvIz(struct cpu *c, const struct insn *i)                      \
@@ -126,9 +127,7 @@ void op_##name##_EvIz(struct cpu *c, const struct insn *i)                      
 		uint64_t r = alu_##name(c, sz, reg_get(c, i->rm, sz), i->imm & sz_mask[sz]); \
 		if (WB) reg_set(c, i->rm, sz, r);                               \
 	} else {                                                                \
-		uint64_t a = ea(c, i);                                          \
-		uint64_t r = alu_##name(c, sz, mem_read(c, i->seg, a, sz), i->imm & sz_mask[sz]); \
-		if (WB) mem_write(c, i->seg, a, sz, r);                         \
+		name##_mem(c, i, sz, i->imm & sz_mask[sz]);                     \
 	}                                                                       \
 }
 
@@ -142,30 +141,31 @@ ALU_HANDLERS(xor, 1)
 ALU_HANDLERS(cmp, 0)
 ALU_HANDLERS(test, 0)
 
-/* A read-modify-write of the r/m operand through fn. */
-#define RMW(c, i, sz, expr_of_v)                                        \
-	do {                                                            \
-		if ((i)->mod == 3) {                                    \
-			uint64_t v = reg_get(c, (i)->rm, sz);           \
-			reg_set(c, (i)->rm, sz, (expr_of_v));           \
-		} else {                                                \
-			uint64_t a_ = ea(c, i);                         \
-			uint64_t v = mem_read(c, (i)->seg, a_, sz);     \
-			mem_write(c, (i)->seg, a_, sz, (expr_of_v));    \
+/* A read-modify-write of the r/m operand. The memory form lives in its
+ * own function so that the register form, by far the commonest, compiles
+ * to a handler that needs no stack frame. */
+#define RMW_HANDLER(name, expr_of_v)                                    \
+	static __attribute__((noinline)) void name##_mem(struct cpu *c, \
+			const struct insn *i, int sz)                   \
+	{                                                               \
+		uint64_t a_ = ea(c, i);                                 \
+		uint64_t v = mem_read(c, i->seg, a_, sz);               \
+		mem_write(c, i->seg, a_, sz, (expr_of_v));              \
+	}                                                               \
+	void name(struct cpu *c, const struct insn *i)                  \
+	{                                                               \
+		int sz = i->osz;                                        \
+		if (unlikely(i->mod != 3)) {                            \
+			name##_mem(c, i, sz);                           \
+			return;                                         \
 		}                                                       \
-	} while (0)
+		uint64_t v = reg_get(c, i->rm, sz);                     \
+		reg_set(c, i->rm, sz, (expr_of_v));                     \
+	}
 
-/* NOT: no flags. */
-void op_not(struct cpu *c, const struct insn *i)
-{
-	RMW(c, i, i->osz, ~v);
-}
-
-/* NEG: flags as for 0 - v; CF = (v != 0) falls out of the SUB borrow. */
-void op_neg(struct cpu *c, const struct insn *i)
-{
-	RMW(c, i, i->osz, alu_sub(c, i->osz, 0, v));
-}
+/* NOT: no flags. NEG: flags as for 0 - v; CF = (v != 0) is the borrow. */
+RMW_HANDLER(op_not, ~v)
+RMW_HANDLER(op_neg, alu_sub(c, sz, 0, v))
 
 /* INC/DEC keep CF (SDM vol. 2, INC): it is captured before the new op. */
 static inline uint64_t do_inc(struct cpu *c, int sz, uint64_t v)
@@ -186,15 +186,8 @@ static inline uint64_t do_dec(struct cpu *c, int sz, uint64_t v)
 	return r;
 }
 
-void op_inc(struct cpu *c, const struct insn *i)
-{
-	RMW(c, i, i->osz, do_inc(c, i->osz, v));
-}
-
-void op_dec(struct cpu *c, const struct insn *i)
-{
-	RMW(c, i, i->osz, do_dec(c, i->osz, v));
-}
+RMW_HANDLER(op_inc, do_inc(c, sz, v))
+RMW_HANDLER(op_dec, do_dec(c, sz, v))
 
 /* 40+r / 48+r outside 64-bit mode. */
 void op_inc_r(struct cpu *c, const struct insn *i)

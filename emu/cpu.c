@@ -162,8 +162,12 @@ _Noreturn void emu_raise(struct cpu *c, int vector, uint32_t error)
 	c->exc.vector = (uint8_t)vector;
 	c->exc.has_error = has_error_code(vector);
 	c->exc.error = c->exc.has_error ? error : 0;
-	c->exc.rip = c->insn_rip;
-	c->rip = c->insn_rip;
+	/* Back to the start of the instruction (handlers change RIP only
+	 * after their last fault point), or of the fetch that failed. */
+	if (c->cur)
+		c->rip -= c->cur->len;
+	c->cur = NULL;
+	c->exc.rip = c->rip;
 	if (!c->in_run) {
 		/* A fault outside emu_run() is a bug in nestlab, not the guest. */
 		fprintf(stderr, "nestlab: internal error: exception %d raised outside the run loop\n",

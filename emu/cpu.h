@@ -170,8 +170,8 @@ struct cpu {
 
 	/* --- execution --- */
 	uint64_t icount;         /* instructions retired since reset: virtual time */
-	uint64_t insn_rip;       /* RIP of the instruction executing (faults rewind here) */
-	const struct insn *cur;  /* the instruction executing, for fault reports */
+	const struct insn *cur;  /* the instruction executing, NULL between
+	                            instructions; RIP is then cpu->rip - cur->len */
 	jmp_buf unwind;          /* emu_raise() longjmps here; valid inside emu_run() */
 	bool in_run;             /* unwind is valid */
 	bool halted;             /* executed HLT, waiting for an interrupt */

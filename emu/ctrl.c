@@ -28,14 +28,14 @@ void op_call_rel(struct cpu *c, const struct insn *i)
 {
 	uint64_t t = target_check(c, c->rip + i->imm, i->osz);
 	push(c, i->osz, c->rip);
-	c->rip = t;
+	jump(c, t);
 }
 
 void op_call_Ev(struct cpu *c, const struct insn *i)
 {
 	uint64_t t = target_check(c, rm_read(c, i, i->osz), i->osz);
 	push(c, i->osz, c->rip);
-	c->rip = t;
+	jump(c, t);
 }
 
 /* RET and RET imm16: the immediate is released after the pop. */
@@ -44,7 +44,7 @@ void op_ret(struct cpu *c, const struct insn *i)
 	int sz = i->osz;
 	uint64_t t = target_check(c, mem_read(c, SEG_SS, sp_get(c), sz), sz);
 	sp_set(c, c->gpr[R_SP] + (1u << sz) + ((i->op & 0xff) == 0xc2 ? i->imm : 0));
-	c->rip = t;
+	jump(c, t);
 }
 
 /* E0 LOOPNE, E1 LOOPE, E2 LOOP: the counter is rCX at the address size. */
@@ -60,7 +60,7 @@ void op_loop(struct cpu *c, const struct insn *i)
 	uint64_t t = take ? target_check(c, c->rip + i->imm, i->osz) : 0;
 	reg_set(c, R_CX, asz, n);
 	if (take)
-		c->rip = t;
+		jump(c, t);
 }
 
 /* E3: JCXZ / JECXZ / JRCXZ by address size. */

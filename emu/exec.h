@@ -100,9 +100,17 @@ static inline uint64_t target_check(struct cpu *c, uint64_t t, int osz)
 	return t;
 }
 
+/* Every change of RIP by an instruction goes through jump(): it tells the
+ * run loop to leave the straight-line block. */
+static inline void jump(struct cpu *c, uint64_t target)
+{
+	c->rip = target;
+	c->brk = true;
+}
+
 static inline void branch(struct cpu *c, uint64_t target, int osz)
 {
-	c->rip = target_check(c, target, osz);
+	jump(c, target_check(c, target, osz));
 }
 
 #endif

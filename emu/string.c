@@ -35,7 +35,7 @@ static inline void adv(struct cpu *c, int r, int asz, int64_t d)
 			if ((c->gpr[R_CX] & sz_mask[asz_]) == 0)              \
 				break;                                        \
 			if (n_ == REP_CHUNK) {                                \
-				c->rip = c->insn_rip; /* continue later */    \
+				jump(c, c->rip - (i)->len); /* go on later */\
 				break;                                        \
 			}                                                     \
 			body;                                                 \
