@@ -1,0 +1,233 @@
+/* The run loop, faults, self-modifying code, budgets and the devices, on
+ * small hand-assembled programs. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "emu/bus.h"
+#include "emu/cpu.h"
+#include "emu/cpuid.h"
+
+#define CODE 0x1000u
+#define RAM  (1u << 20)
+
+static struct cpu *load(int code_sz, const void *code, size_t len)
+{
+	struct cpu *c = emu_new(RAM);
+	cr_assert_not_null(c);
+	emu_reset_flat(c, code_sz);
+	cr_assert(emu_phys_write(c, CODE, code, len));
+	c->rip = CODE;
+	c->gpr[R_SP] = 0x8000;
+	return c;
+}
+
+#define LOAD(sz, s) load(sz, s, sizeof(s) - 1)
+
+Test(exec, divide_error_leaves_state_and_points_at_div)
+{
+	/* mov eax, 7; xor ecx, ecx; div ecx */
+	struct cpu *c = LOAD(SZ64, "\xb8\x07\x00\x00\x00\x31\xc9\xf7\xf1");
+	cr_assert_eq(emu_run(c, 100), EMU_STOP_EXCEPTION);
+	cr_assert_eq(c->exc.vector, VEC_DE);
+	cr_assert_not(c->exc.has_error);
+	cr_assert_eq(c->rip, CODE + 7);
+	cr_assert_eq(c->exc.rip, CODE + 7);
+	cr_assert_eq(c->gpr[R_AX], 7);
+	cr_assert_eq(c->icount, 2);
+	emu_free(c);
+}
+
+Test(exec, ud2_and_unimplemented_opcodes_raise_ud)
+{
+	struct cpu *c = LOAD(SZ64, "\x90\x0f\x0b");
+	cr_assert_eq(emu_run(c, 100), EMU_STOP_EXCEPTION);
+	cr_assert_eq(c->exc.vector, VEC_UD);
+	cr_assert_eq(c->rip, CODE + 1);
+	emu_free(c);
+	/* x87 is not implemented: fld1 (d9 e8) is #UD, never a silent no-op */
+	c = LOAD(SZ64, "\xd9\xe8");
+	cr_assert_eq(emu_run(c, 100), EMU_STOP_EXCEPTION);
+	cr_assert_eq(c->exc.vector, VEC_UD);
+	emu_free(c);
+}
+
+Test(exec, self_modifying_code_in_the_same_block)
+{
+	/* mov byte [rip+1], 0x42; mov al, 0; hlt -- the store patches the
+	 * immediate of the next instruction, already decoded in this block. */
+	struct cpu *c = LOAD(SZ64, "\xc6\x05\x01\x00\x00\x00\x42\xb0\x00\xf4");
+	cr_assert_eq(emu_run(c, 100), EMU_STOP_HLT);
+	cr_assert_eq(c->gpr[R_AX] & 0xff, 0x42);
+	emu_free(c);
+}
+
+Test(exec, code_rewritten_between_runs)
+{
+	struct cpu *c = LOAD(SZ64, "\xb0\x01\xf4");
+	cr_assert_eq(emu_run(c, 100), EMU_STOP_HLT);
+	cr_assert_eq(c->gpr[R_AX] & 0xff, 1);
+	emu_phys_write(c, CODE + 1, "\x02", 1);
+	c->rip = CODE;
+	c->halted = false;
+	cr_assert_eq(emu_run(c, 100), EMU_STOP_HLT);
+	cr_assert_eq(c->gpr[R_AX] & 0xff, 2);
+	emu_free(c);
+}
+
+Test(exec, huge_rep_count_respects_the_budget)
+{
+	/* mov rcx, 1 << 40; mov edi, 0x10000; rep stosb */
+	struct cpu *c = LOAD(SZ64, "\x48\xb9\x00\x00\x00\x00\x00\x01\x00\x00"
+				   "\xbf\x00\x00\x01\x00\xf3\xaa");
+	cr_assert_eq(emu_run(c, 12), EMU_STOP_BUDGET);
+	/* two moves, then ten steps of the string instruction */
+	cr_assert_eq(c->icount, 12);
+	cr_assert_eq(c->rip, CODE + 15, "still on the rep stosb");
+	uint64_t done = (1ull << 40) - c->gpr[R_CX];
+	cr_assert_gt(done, 0);
+	cr_assert_eq(c->gpr[R_DI], 0x10000 + done);
+	emu_free(c);
+}
+
+Test(exec, rdtsc_counts_retired_instructions)
+{
+	/* nop; nop; nop; rdtsc */
+	struct cpu *c = LOAD(SZ64, "\x90\x90\x90\x0f\x31\xf4");
+	cr_assert_eq(emu_run(c, 100), EMU_STOP_HLT);
+	cr_assert_eq(c->gpr[R_AX], 3);
+	cr_assert_eq(c->gpr[R_DX], 0);
+	emu_free(c);
+}
+
+Test(exec, cpuid_model)
+{
+	struct cpuid_leaf l;
+	emu_cpuid(0, 0, &l);
+	cr_assert_eq(l.ebx, 0x756e6547); /* "Genu" */
+	cr_assert_eq(l.edx, 0x49656e69); /* "ineI" */
+	cr_assert_eq(l.ecx, 0x6c65746e); /* "ntel" */
+	emu_cpuid(1, 0, &l);
+	cr_assert(l.edx & (1u << 15), "CMOV");
+	cr_assert_not(l.edx & 1, "no x87 FPU");
+	cr_assert_not(l.ecx & (1u << 5), "no VMX yet");
+	/* past the last leaf: the highest basic leaf */
+	struct cpuid_leaf hi;
+	emu_cpuid(7, 0, &hi);
+	emu_cpuid(0x1000, 0, &l);
+	cr_assert_eq(memcmp(&l, &hi, sizeof l), 0);
+}
+
+Test(exec, segment_limit_in_real_mode)
+{
+	/* mov ax, [0xffff]: the word's second byte is past the 64 KiB limit */
+	struct cpu *c = load(SZ16, "\xa1\xff\xff", 3);
+	cr_assert_eq(emu_run(c, 10), EMU_STOP_EXCEPTION);
+	cr_assert_eq(c->exc.vector, VEC_GP);
+	cr_assert_eq(c->exc.error, 0);
+	emu_free(c);
+	/* through SS: #SS */
+	c = load(SZ16, "\x8b\x46\xff", 3); /* mov ax, [bp - 1] with bp = 0 -> 0xffff */
+	cr_assert_eq(emu_run(c, 10), EMU_STOP_EXCEPTION);
+	cr_assert_eq(c->exc.vector, VEC_SS);
+	emu_free(c);
+}
+
+Test(exec, instruction_across_a_page_boundary)
+{
+	struct cpu *c = emu_new(RAM);
+	emu_reset_flat(c, SZ64);
+	/* mov rax, imm64 starting 3 bytes before the end of a page */
+	const uint8_t code[] = { 0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8, 0xf4 };
+	emu_phys_write(c, 0x1ffd, code, sizeof code);
+	c->rip = 0x1ffd;
+	cr_assert_eq(emu_run(c, 10), EMU_STOP_HLT);
+	cr_assert_eq(c->gpr[R_AX], 0x0807060504030201ull);
+	emu_free(c);
+}
+
+Test(exec, fetch_outside_ram_reads_open_bus)
+{
+	/* No RAM there: the bytes read as 0xff, and ff ff is #UD. */
+	struct cpu *c = emu_new(RAM);
+	emu_reset_flat(c, SZ64);
+	c->rip = RAM + 0x100;
+	cr_assert_eq(emu_run(c, 10), EMU_STOP_EXCEPTION);
+	cr_assert_eq(c->exc.vector, VEC_UD);
+	emu_free(c);
+}
+
+Test(exec, non_canonical_jump_is_gp_at_the_jump)
+{
+	/* mov rax, 0x0000800000000000; jmp rax */
+	struct cpu *c = LOAD(SZ64, "\x48\xb8\x00\x00\x00\x00\x00\x80\x00\x00\xff\xe0");
+	cr_assert_eq(emu_run(c, 10), EMU_STOP_EXCEPTION);
+	cr_assert_eq(c->exc.vector, VEC_GP);
+	cr_assert_eq(c->rip, CODE + 10);
+	emu_free(c);
+}
+
+Test(exec, cmpxchg16b_needs_alignment)
+{
+	/* mov esi, 0x2008; lock cmpxchg16b [rsi] */
+	struct cpu *c = LOAD(SZ64, "\xbe\x08\x20\x00\x00\xf0\x48\x0f\xc7\x0e");
+	cr_assert_eq(emu_run(c, 10), EMU_STOP_EXCEPTION);
+	cr_assert_eq(c->exc.vector, VEC_GP);
+	emu_free(c);
+}
+
+Test(exec, debug_exit_and_console)
+{
+	char out[64] = { 0 };
+	FILE *f = fmemopen(out, sizeof out, "w");
+	/* mov al, 'h'; out 0xe9, al; mov al, 'i'; out 0xe9, al; mov al, 3; out 0xf4, al */
+	struct cpu *c = LOAD(SZ64, "\xb0h\xe6\xe9\xb0i\xe6\xe9\xb0\x03\xe6\xf4\x90");
+	c->bus->console = f;
+	cr_assert_eq(emu_run(c, 100), EMU_STOP_EXIT);
+	fclose(f);
+	cr_assert_str_eq(out, "hi");
+	cr_assert_eq(c->exit_code, 7);
+	cr_assert_eq(c->icount, 6, "the run ends right after the OUT");
+	emu_free(c);
+}
+
+Test(exec, push_and_pop_rsp)
+{
+	/* push rsp; pop rax; pop rsp (with [rsp] = 0x7000) */
+	struct cpu *c = LOAD(SZ64, "\x54\x58\x5c\xf4");
+	cr_assert_eq(emu_run(c, 2), EMU_STOP_BUDGET);
+	cr_assert_eq(c->gpr[R_AX], 0x8000, "PUSH RSP pushes the old value");
+	uint64_t v = 0x7000;
+	emu_phys_write(c, 0x8000, &v, 8);
+	cr_assert_eq(emu_run(c, 10), EMU_STOP_HLT);
+	cr_assert_eq(c->gpr[R_SP], 0x7000, "POP RSP loads the popped value");
+	emu_free(c);
+}
+
+Test(exec, popf_rules_at_cpl0)
+{
+	/* push 0x247 (IF, ZF, PF, CF and reserved bit 1); popf; pushf; pop rax */
+	struct cpu *c = LOAD(SZ64, "\x68\x47\x02\x00\x00\x9d\x9c\x58\xf4");
+	cr_assert_eq(emu_run(c, 10), EMU_STOP_HLT);
+	cr_assert_eq(c->gpr[R_AX], 0x247);
+	cr_assert(emu_get_rflags(c) & FL_IF);
+	emu_free(c);
+}
+
+Test(exec, budget_is_exact)
+{
+	/* an endless loop: jmp $ */
+	struct cpu *c = LOAD(SZ64, "\xeb\xfe");
+	cr_assert_eq(emu_run(c, 12345), EMU_STOP_BUDGET);
+	cr_assert_eq(c->icount, 12345);
+	cr_assert_eq(emu_run(c, 5), EMU_STOP_BUDGET);
+	cr_assert_eq(c->icount, 12350);
+	emu_free(c);
+}
+
+Test(exec, bad_machine_sizes_are_refused)
+{
+	cr_assert_null(emu_new(0));
+	cr_assert_null(emu_new(4097));
+	cr_assert_null(emu_new(1ull << 40));
+}
