@@ -131,15 +131,46 @@ void op_##name##_EvIz(struct cpu *c, const struct insn *i)                      
 	}                                                                       \
 }
 
-ALU_HANDLERS(add, 1)
-ALU_HANDLERS(or, 1)
-ALU_HANDLERS(adc, 1)
-ALU_HANDLERS(sbb, 1)
-ALU_HANDLERS(and, 1)
-ALU_HANDLERS(sub, 1)
-ALU_HANDLERS(xor, 1)
-ALU_HANDLERS(cmp, 0)
-ALU_HANDLERS(test, 0)
+/* Register-only forms with the size fixed at compile time. The r/m
+ * operand is i->rm, the other i->reg (for GvEv the destination is i->reg). */
+#define ALU_RSZ_HANDLERS(name, WB, SZ)                                          \
+static void name##_EvGv_r##SZ(struct cpu *c, const struct insn *i)              \
+{                                                                               \
+	uint64_t r = alu_##name(c, SZ, reg_get(c, i->rm, SZ), reg_get(c, i->reg, SZ)); \
+	if (WB) reg_set(c, i->rm, SZ, r);                                       \
+}                                                                               \
+static void name##_GvEv_r##SZ(struct cpu *c, const struct insn *i)              \
+{                                                                               \
+	uint64_t r = alu_##name(c, SZ, reg_get(c, i->reg, SZ), reg_get(c, i->rm, SZ)); \
+	if (WB) reg_set(c, i->reg, SZ, r);                                      \
+}                                                                               \
+static void name##_EvIz_r##SZ(struct cpu *c, const struct insn *i)              \
+{                                                                               \
+	uint64_t r = alu_##name(c, SZ, reg_get(c, i->rm, SZ), i->imm & sz_mask[SZ]); \
+	if (WB) reg_set(c, i->rm, SZ, r);                                       \
+}
+
+#define ALU_ALL(name, WB)                                                       \
+	ALU_HANDLERS(name, WB)                                                  \
+	ALU_RSZ_HANDLERS(name, WB, SZ16)                                        \
+	ALU_RSZ_HANDLERS(name, WB, SZ32)                                        \
+	ALU_RSZ_HANDLERS(name, WB, SZ64)                                        \
+	const op_fn op_##name##_EvGv_rsz[4] = { NULL, name##_EvGv_rSZ16,        \
+		name##_EvGv_rSZ32, name##_EvGv_rSZ64 };                         \
+	const op_fn op_##name##_GvEv_rsz[4] = { NULL, name##_GvEv_rSZ16,        \
+		name##_GvEv_rSZ32, name##_GvEv_rSZ64 };                         \
+	const op_fn op_##name##_EvIz_rsz[4] = { NULL, name##_EvIz_rSZ16,        \
+		name##_EvIz_rSZ32, name##_EvIz_rSZ64 };
+
+ALU_ALL(add, 1)
+ALU_ALL(or, 1)
+ALU_ALL(adc, 1)
+ALU_ALL(sbb, 1)
+ALU_ALL(and, 1)
+ALU_ALL(sub, 1)
+ALU_ALL(xor, 1)
+ALU_ALL(cmp, 0)
+ALU_ALL(test, 0)
 
 /* A read-modify-write of the r/m operand. The memory form lives in its
  * own function so that the register form, by far the commonest, compiles
@@ -188,6 +219,21 @@ static inline uint64_t do_dec(struct cpu *c, int sz, uint64_t v)
 
 RMW_HANDLER(op_inc, do_inc(c, sz, v))
 RMW_HANDLER(op_dec, do_dec(c, sz, v))
+
+#define INCDEC_R(SZ)                                                    \
+	static void inc_r##SZ(struct cpu *c, const struct insn *i)      \
+	{                                                               \
+		reg_set(c, i->rm, SZ, do_inc(c, SZ, reg_get(c, i->rm, SZ))); \
+	}                                                               \
+	static void dec_r##SZ(struct cpu *c, const struct insn *i)      \
+	{                                                               \
+		reg_set(c, i->rm, SZ, do_dec(c, SZ, reg_get(c, i->rm, SZ))); \
+	}
+INCDEC_R(SZ16)
+INCDEC_R(SZ32)
+INCDEC_R(SZ64)
+const op_fn op_inc_rsz[4] = { NULL, inc_rSZ16, inc_rSZ32, inc_rSZ64 };
+const op_fn op_dec_rsz[4] = { NULL, dec_rSZ16, dec_rSZ32, dec_rSZ64 };
 
 /* 40+r / 48+r outside 64-bit mode. */
 void op_inc_r(struct cpu *c, const struct insn *i)

@@ -129,7 +129,7 @@ void emu_update_mode(struct cpu *c)
 	else
 		c->stack_sz = (ss->ar & AR_DB) ? SZ32 : SZ16;
 	c->jc_gen++; /* blocks were looked up under the old CS */
-	c->brk = true;
+	c->brk |= BRK_JUMP;
 }
 
 uint64_t emu_get_rflags(struct cpu *c)

@@ -114,6 +114,9 @@ enum {
 	VEC_XM = 19,
 };
 
+#define BRK_JUMP 1
+#define BRK_STOP 2
+
 /* Why emu_run() returned. */
 enum emu_stop {
 	EMU_STOP_BUDGET,    /* the instruction budget ran out */
@@ -144,7 +147,7 @@ struct tlb_entry {
 struct jc_entry {
 	uint64_t rip;
 	uint64_t gen;
-	const struct block *blk;
+	struct block *blk;
 };
 #define JC_ENTRIES 1024
 
@@ -176,8 +179,9 @@ struct cpu {
 	bool in_run;             /* unwind is valid */
 	bool halted;             /* executed HLT, waiting for an interrupt */
 	bool exit_requested;     /* a device asked the run to end */
-	bool brk;                /* leave the decoded block after this instruction
-	                            (mode change, stale code, a device wants attention) */
+	uint8_t brk;             /* leave the decoded block after this instruction:
+	                            BRK_JUMP (RIP, mode or code changed) and/or
+	                            BRK_STOP (halted or exit requested: look) */
 	uint32_t exit_code;      /* exit status asked for (isa-debug-exit) */
 	struct exc exc;          /* the last exception raised */
 

@@ -77,7 +77,7 @@ void dcache_invalidate_page(struct cpu *c, uint64_t pa)
 		unhash(d, b);
 	d->page[p] = NULL;
 	c->jc_gen++;
-	c->brk = true;
+	c->brk |= BRK_JUMP;
 }
 
 void dcache_invalidate_range(struct cpu *c, uint64_t pa, size_t len)
@@ -96,7 +96,7 @@ void dcache_flush(struct cpu *c)
 	memset(d->page, 0, d->npages * sizeof *d->page);
 	d->used = 0;
 	c->jc_gen++;
-	c->brk = true;
+	c->brk |= BRK_JUMP;
 }
 
 /* The linear address of an instruction byte at offset rip + k, with the
@@ -145,7 +145,7 @@ static void decode_or_raise(struct cpu *c, const uint8_t *bytes, int n,
 
 /* An instruction that crosses a page, or sits outside RAM, runs from the
  * scratch block: decoded each time, never cached. */
-static const struct block *build_uncached(struct cpu *c)
+static struct block *build_uncached(struct cpu *c)
 {
 	struct block *b = &c->dcache->scratch;
 	uint8_t buf[15];
@@ -172,7 +172,7 @@ static struct block *alloc_block(struct cpu *c)
  * ends a block, the end of the page, the CS limit or BLOCK_MAX. A bad
  * instruction after the first one just ends the block: its fault is raised
  * when execution reaches it. */
-static const struct block *build(struct cpu *c, uint64_t pa, uint64_t rip)
+static struct block *build(struct cpu *c, uint64_t pa, uint64_t rip)
 {
 	struct dcache *d = c->dcache;
 	const uint8_t *page = c->bus->ram + (pa & PAGE_MASK);
@@ -193,6 +193,8 @@ static const struct block *build(struct cpu *c, uint64_t pa, uint64_t rip)
 	b->pa = pa;
 	b->code_sz = c->code_sz;
 	b->cacheable = true;
+	b->succ = NULL;
+	b->succ_gen = 0;
 	b->insn[0] = first;
 	b->n = 1;
 	b->bytes = (uint16_t)len;
@@ -216,7 +218,7 @@ static const struct block *build(struct cpu *c, uint64_t pa, uint64_t rip)
 	return b;
 }
 
-const struct block *dcache_block(struct cpu *c)
+struct block *dcache_block(struct cpu *c)
 {
 	uint64_t rip = c->rip;
 	uint64_t lin = fetch_linear(c, rip);

@@ -21,6 +21,10 @@ struct block {
 	uint8_t code_sz;       /* the code size they were decoded in */
 	uint8_t n;             /* number of instructions */
 	bool cacheable;        /* false for the scratch block (decoded each time) */
+	/* The block that ran after this one last time, if the jump cache
+	 * generation has not moved since: saves a lookup in loops. */
+	uint64_t succ_rip, succ_gen;
+	struct block *succ;
 	struct insn insn[BLOCK_MAX];
 };
 
@@ -29,7 +33,7 @@ void dcache_free(struct dcache *d);
 
 /* The block starting at the current RIP, decoding it if needed. Raises the
  * fault a fetch or decode would (#GP, #UD, #PF). */
-const struct block *dcache_block(struct cpu *c);
+struct block *dcache_block(struct cpu *c);
 
 bool dcache_page_has_code(const struct cpu *c, uint64_t pa);
 void dcache_invalidate_page(struct cpu *c, uint64_t pa);

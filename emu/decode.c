@@ -257,6 +257,8 @@ int emu_decode_ex(const uint8_t *bytes, int n, int code_sz, struct insn *out,
 
 	i.len = (uint8_t)r.pos;
 	i.fn = e->fn;
+	if (e->rsz && mod == 3 && (f & D_MODRM) && e->rsz[i.osz])
+		i.fn = e->rsz[i.osz];
 	if (ends_block)
 		*ends_block = (f & D_END) != 0;
 	*out = i;

@@ -105,7 +105,7 @@ static inline uint64_t target_check(struct cpu *c, uint64_t t, int osz)
 static inline void jump(struct cpu *c, uint64_t target)
 {
 	c->rip = target;
-	c->brk = true;
+	c->brk |= BRK_JUMP;
 }
 
 static inline void branch(struct cpu *c, uint64_t target, int osz)

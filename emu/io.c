@@ -33,5 +33,5 @@ void io_out(struct cpu *c, uint16_t port, int bytes, uint32_t v)
 {
 	bus_out(c->bus, port, bytes, v);
 	if (c->exit_requested)
-		c->brk = true;
+		c->brk |= BRK_STOP;
 }

@@ -20,6 +20,21 @@ void op_mov_EvGv(struct cpu *c, const struct insn *i)
 	rm_write(c, i, i->osz, reg_get(c, i->reg, i->osz));
 }
 
+/* Register-to-register MOV by size: 89 /r moves reg to rm, 8B /r rm to
+ * reg; both are "dst = src" once the decoder has named them. */
+#define MOV_R(SZ)                                                           \
+	static void mov_89_r##SZ(struct cpu *c, const struct insn *i)       \
+	{                                                                   \
+		if (i->op & 2)                                              \
+			reg_set(c, i->reg, SZ, reg_get(c, i->rm, SZ));      \
+		else                                                        \
+			reg_set(c, i->rm, SZ, reg_get(c, i->reg, SZ));      \
+	}
+MOV_R(SZ16)
+MOV_R(SZ32)
+MOV_R(SZ64)
+const op_fn op_mov_EvGv_rsz[4] = { NULL, mov_89_rSZ16, mov_89_rSZ32, mov_89_rSZ64 };
+
 void op_mov_GbEb(struct cpu *c, const struct insn *i)
 {
 	reg_set(c, i->reg, SZ8, rm_read(c, i, SZ8));

@@ -16,6 +16,14 @@ ALU_FORMS(and); ALU_FORMS(sub); ALU_FORMS(xor); ALU_FORMS(cmp);
 ALU_FORMS(test);
 OP(op_not); OP(op_neg); OP(op_inc); OP(op_dec); OP(op_inc_r); OP(op_dec_r);
 
+/* Register forms specialized by operand size (index SZ16..SZ64), which the
+ * decoder picks when ModRM names a register. */
+#define RSZ(n) extern const op_fn n##_rsz[4]
+#define ALU_RSZ(n) RSZ(op_##n##_EvGv); RSZ(op_##n##_GvEv); RSZ(op_##n##_EvIz)
+ALU_RSZ(add); ALU_RSZ(or); ALU_RSZ(adc); ALU_RSZ(sbb);
+ALU_RSZ(and); ALU_RSZ(sub); ALU_RSZ(xor); ALU_RSZ(cmp);
+RSZ(op_test_EvGv); RSZ(op_inc); RSZ(op_dec); RSZ(op_mov_EvGv);
+
 /* muldiv.c */
 OP(op_mul); OP(op_imul1); OP(op_imul2); OP(op_imul3); OP(op_div); OP(op_idiv);
 

@@ -1,4 +1,6 @@
-/* The opcode table (SDM vol. 2, appendix A). Entries left out are #UD. */
+/* The opcode table (SDM vol. 2, appendix A). Entries left out are #UD.
+ * Entries list only the fields they use; the rest are zero. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #include <stddef.h>
 
 #include "emu/ops.h"
@@ -11,21 +13,23 @@
 /* ALU op n in its six one-byte forms at 8n .. 8n+5 (appendix A, table A-2). */
 #define ALU_ROW(n, name)                                            \
 	[8 * (n) + 0] = { op_##name##_EbGb, M | B | L, 0 },         \
-	[8 * (n) + 1] = { op_##name##_EvGv, M | L, 0 },             \
+	[8 * (n) + 1] = { op_##name##_EvGv, M | L, 0, op_##name##_EvGv_rsz }, \
 	[8 * (n) + 2] = { op_##name##_GbEb, M | B, 0 },             \
-	[8 * (n) + 3] = { op_##name##_GvEv, M, 0 },                 \
+	[8 * (n) + 3] = { op_##name##_GvEv, M, 0, op_##name##_GvEv_rsz }, \
 	[8 * (n) + 4] = { op_##name##_ALIb, B | D_IB, 0 },          \
 	[8 * (n) + 5] = { op_##name##_AXIz, D_IZ, 0 }
 
 /* Group 1 (80, 81, 83): the ALU ops with an immediate. CMP takes no LOCK. */
-#define GRP1(form, fl)                                              \
-	{ { op_add_##form, fl | L, 0 }, { op_or_##form, fl | L, 0 },     \
-	  { op_adc_##form, fl | L, 0 }, { op_sbb_##form, fl | L, 0 },    \
-	  { op_and_##form, fl | L, 0 }, { op_sub_##form, fl | L, 0 },    \
-	  { op_xor_##form, fl | L, 0 }, { op_cmp_##form, fl, 0 } }
-static const struct opent grp1_Eb[8] = GRP1(EbIb, D_IB);
-static const struct opent grp1_Ev[8] = GRP1(EvIz, D_IZ);
-static const struct opent grp1_Evb[8] = GRP1(EvIz, D_IB | D_SX);
+#define GRP1(form, fl, R)                                                     \
+	{ { op_add_##form, fl | L, 0, R(add) }, { op_or_##form, fl | L, 0, R(or) },   \
+	  { op_adc_##form, fl | L, 0, R(adc) }, { op_sbb_##form, fl | L, 0, R(sbb) }, \
+	  { op_and_##form, fl | L, 0, R(and) }, { op_sub_##form, fl | L, 0, R(sub) }, \
+	  { op_xor_##form, fl | L, 0, R(xor) }, { op_cmp_##form, fl, 0, R(cmp) } }
+#define NO_RSZ(n) NULL
+#define EVIZ_RSZ(n) op_##n##_EvIz_rsz
+static const struct opent grp1_Eb[8] = GRP1(EbIb, D_IB, NO_RSZ);
+static const struct opent grp1_Ev[8] = GRP1(EvIz, D_IZ, EVIZ_RSZ);
+static const struct opent grp1_Evb[8] = GRP1(EvIz, D_IB | D_SX, EVIZ_RSZ);
 
 /* Group 2: shifts and rotates; the count comes from the opcode. */
 #define GRP2(fn, fl)                                                \
@@ -50,7 +54,7 @@ static const struct opent grp4[8] = {
 	{ op_inc, L, 0 }, { op_dec, L, 0 },
 };
 static const struct opent grp5[8] = {
-	{ op_inc, L, 0 }, { op_dec, L, 0 },
+	{ op_inc, L, 0, op_inc_rsz }, { op_dec, L, 0, op_dec_rsz },
 	{ op_call_Ev, D_F64 | D_END, 0 }, { 0, 0, 0 },
 	{ op_jmp_Ev, D_F64 | D_END, 0 }, { 0, 0, 0 },
 	{ op_push_Ev, D_D64, 0 }, { 0, 0, 0 },
@@ -116,10 +120,13 @@ const struct opent optab[4][256] = {
 	[0x81] = { 0, M | D_GROUP, grp1_Ev },
 	[0x82] = { 0, M | B | D_GROUP | D_I64, grp1_Eb },
 	[0x83] = { 0, M | D_GROUP, grp1_Evb },
-	[0x84] = { op_test_EbGb, M | B, 0 }, [0x85] = { op_test_EvGv, M, 0 },
+	[0x84] = { op_test_EbGb, M | B, 0 },
+	[0x85] = { op_test_EvGv, M, 0, op_test_EvGv_rsz },
 	[0x86] = { op_xchg_EG, M | B | L, 0 }, [0x87] = { op_xchg_EG, M | L, 0 },
-	[0x88] = { op_mov_EbGb, M | B, 0 }, [0x89] = { op_mov_EvGv, M, 0 },
-	[0x8a] = { op_mov_GbEb, M | B, 0 }, [0x8b] = { op_mov_GvEv, M, 0 },
+	[0x88] = { op_mov_EbGb, M | B, 0 },
+	[0x89] = { op_mov_EvGv, M, 0, op_mov_EvGv_rsz },
+	[0x8a] = { op_mov_GbEb, M | B, 0 },
+	[0x8b] = { op_mov_GvEv, M, 0, op_mov_EvGv_rsz },
 	[0x8c] = { op_mov_Ev_sreg, M, 0 }, [0x8d] = { op_lea, M | D_MEM, 0 },
 	[0x8e] = { op_mov_sreg_Ev, M | D_END, 0 },
 	[0x8f] = { 0, M | D_GROUP, grp1a },

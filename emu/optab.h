@@ -31,6 +31,8 @@ struct opent {
 	op_fn fn;                 /* NULL: #UD */
 	uint32_t f;               /* D_* */
 	const struct opent *grp;  /* D_GROUP: eight entries by ModRM.reg */
+	const op_fn *rsz;         /* optional: register-form (ModRM.mod = 3)
+	                             handlers by operand size, for speed */
 };
 
 /* One table per map: MAP_1B, MAP_0F, MAP_0F38, MAP_0F3A. */

@@ -74,7 +74,7 @@ void op_pop_sreg(struct cpu *c, const struct insn *i)
 	mem_read(c, SEG_SS, sp_get(c), sz); /* the whole slot must be readable */
 	seg_load(c, sreg_of(i), sel);
 	sp_set(c, c->gpr[R_SP] + (1u << sz));
-	c->brk = true; /* POP SS shadows interrupts; SS may change the stack size */
+	c->brk |= BRK_JUMP; /* POP SS shadows interrupts; SS may change the stack size */
 }
 
 /* PUSHA/PUSHAD: the rSP pushed is the value before the first push. */
@@ -134,7 +134,7 @@ void op_popf(struct cpu *c, const struct insn *i)
 	uint64_t f = emu_get_rflags(c);
 	f = (f & ~mask) | (v & mask);
 	emu_set_rflags(c, f & ~(uint64_t)FL_RF);
-	c->brk = true; /* IF or TF may have changed */
+	c->brk |= BRK_JUMP; /* IF or TF may have changed */
 }
 
 /* ENTER size, level (SDM vol. 2, ENTER). */

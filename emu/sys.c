@@ -26,7 +26,7 @@ void op_hlt(struct cpu *c, const struct insn *i)
 	if (c->cpl != 0)
 		emu_raise(c, VEC_GP, 0);
 	c->halted = true;
-	c->brk = true;
+	c->brk |= BRK_STOP;
 }
 
 void op_cmc(struct cpu *c, const struct insn *i)
@@ -79,7 +79,7 @@ void op_sti(struct cpu *c, const struct insn *i)
 	(void)i;
 	if_check(c);
 	c->rflags |= FL_IF;
-	c->brk = true;
+	c->brk |= BRK_JUMP;
 }
 
 void op_cpuid(struct cpu *c, const struct insn *i)

@@ -98,7 +98,7 @@ Test(decode, immediates)
 	cr_assert_eq(i.imm, 0x1122334455667788ull);
 	/* 48 83 c0 ff: add rax, -1 (imm8 sign-extended) */
 	i = dec(SZ64, "\x48\x83\xc0\xff", 4, 4);
-	cr_assert_eq(i.fn, op_add_EvIz);
+	cr_assert_eq(i.fn, op_add_EvIz_rsz[SZ64], "the register form, specialized by size");
 	cr_assert_eq(i.imm, ~0ull);
 	/* 66 05 34 12: add ax, 0x1234 */
 	i = dec(SZ32, "\x66\x05\x34\x12", 4, 4);
