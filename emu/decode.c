@@ -257,8 +257,10 @@ int emu_decode_ex(const uint8_t *bytes, int n, int code_sz, struct insn *out,
 
 	i.len = (uint8_t)r.pos;
 	i.fn = e->fn;
-	if (e->rsz && mod == 3 && (f & D_MODRM) && e->rsz[i.osz])
+	if ((f & D_MODRM) && mod == 3 && e->rsz && e->rsz[i.osz])
 		i.fn = e->rsz[i.osz];
+	if ((f & D_MODRM) && mod != 3 && e->msz && e->msz[i.osz])
+		i.fn = e->msz[i.osz];
 	if (ends_block)
 		*ends_block = (f & D_END) != 0;
 	*out = i;

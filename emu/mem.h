@@ -39,7 +39,9 @@ static inline uint64_t seg_linear(struct cpu *c, int seg, uint64_t off,
 		uint64_t lin = off;
 		if (seg >= SEG_FS)
 			lin += c->seg[seg].base;
-		if (unlikely(!canonical(lin) || !canonical(lin + bytes - 1)))
+		/* Both ends canonical: bits 63:47 of each all equal. */
+		uint64_t lo = lin + (1ull << 47), hi = lin + bytes - 1 + (1ull << 47);
+		if (unlikely((lo | hi) >> 48))
 			seg_fault_canonical(c, seg);
 		return lin;
 	}

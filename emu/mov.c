@@ -35,6 +35,22 @@ MOV_R(SZ32)
 MOV_R(SZ64)
 const op_fn op_mov_EvGv_rsz[4] = { NULL, mov_89_rSZ16, mov_89_rSZ32, mov_89_rSZ64 };
 
+/* Memory forms by size: 89 stores, 8B loads. */
+#define MOV_M(SZ)                                                           \
+	static void mov_89_m##SZ(struct cpu *c, const struct insn *i)       \
+	{                                                                   \
+		mem_write(c, i->seg, ea(c, i), SZ, reg_get(c, i->reg, SZ)); \
+	}                                                                   \
+	static void mov_8b_m##SZ(struct cpu *c, const struct insn *i)       \
+	{                                                                   \
+		reg_set(c, i->reg, SZ, mem_read(c, i->seg, ea(c, i), SZ));  \
+	}
+MOV_M(SZ16)
+MOV_M(SZ32)
+MOV_M(SZ64)
+const op_fn op_mov_EvGv_msz[4] = { NULL, mov_89_mSZ16, mov_89_mSZ32, mov_89_mSZ64 };
+const op_fn op_mov_GvEv_msz[4] = { NULL, mov_8b_mSZ16, mov_8b_mSZ32, mov_8b_mSZ64 };
+
 void op_mov_GbEb(struct cpu *c, const struct insn *i)
 {
 	reg_set(c, i->reg, SZ8, rm_read(c, i, SZ8));

@@ -23,6 +23,7 @@ OP(op_not); OP(op_neg); OP(op_inc); OP(op_dec); OP(op_inc_r); OP(op_dec_r);
 ALU_RSZ(add); ALU_RSZ(or); ALU_RSZ(adc); ALU_RSZ(sbb);
 ALU_RSZ(and); ALU_RSZ(sub); ALU_RSZ(xor); ALU_RSZ(cmp);
 RSZ(op_test_EvGv); RSZ(op_inc); RSZ(op_dec); RSZ(op_mov_EvGv);
+extern const op_fn op_mov_EvGv_msz[4], op_mov_GvEv_msz[4]; /* memory forms */
 
 /* muldiv.c */
 OP(op_mul); OP(op_imul1); OP(op_imul2); OP(op_imul3); OP(op_div); OP(op_idiv);

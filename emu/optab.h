@@ -33,6 +33,7 @@ struct opent {
 	const struct opent *grp;  /* D_GROUP: eight entries by ModRM.reg */
 	const op_fn *rsz;         /* optional: register-form (ModRM.mod = 3)
 	                             handlers by operand size, for speed */
+	const op_fn *msz;         /* optional: the same for memory forms */
 };
 
 /* One table per map: MAP_1B, MAP_0F, MAP_0F38, MAP_0F3A. */

@@ -17,7 +17,7 @@ Test(decode, modrm_sib_disp32_64bit)
 {
 	/* 48 8b 84 8b 78 56 34 12: mov rax, [rbx + rcx*4 + 0x12345678] */
 	struct insn i = dec(SZ64, "\x48\x8b\x84\x8b\x78\x56\x34\x12", 8, 8);
-	cr_assert_eq(i.fn, op_mov_GvEv);
+	cr_assert_eq(i.fn, op_mov_GvEv_msz[SZ64], "the memory form, specialized by size");
 	cr_assert_eq(i.osz, SZ64);
 	cr_assert_eq(i.asz, SZ64);
 	cr_assert_eq(i.mod, 2);
