@@ -127,16 +127,28 @@ enum emu_stop {
 
 struct block;
 struct bus;
+struct fwcfg;
+struct ioapic;
+struct lapic;
+struct pic;
+struct pit;
+struct uart;
+struct vtimer;
 struct dcache;
 struct insn;
 
-/* One entry of the software TLB: linear page -> host pointer to guest RAM,
- * for pages that are plain RAM. A tag of ~0 never matches. */
+/* One entry of the software TLB: a linear page, in one context (PCID and
+ * user/supervisor), mapped to guest RAM with the rights the last walk gave.
+ * Tags are tlb_tag(lin) values (mem.h); ~0 never matches. Only RAM pages are
+ * cached; MMIO always takes the slow path. */
 struct tlb_entry {
-	uint64_t tag_read;   /* linear page number readable via this entry */
-	uint64_t tag_write;  /* same, writable (never set for pages holding code) */
+	uint64_t tag_read;   /* readable through this entry */
+	uint64_t tag_write;  /* writable: D already set, and no decoded code on the page */
+	uint64_t tag_exec;   /* executable */
 	uint64_t phys;       /* guest-physical page address */
 	uint8_t *host;       /* host address of the page's first byte */
+	bool global;         /* a global page (survives CR3 writes) */
+	uint16_t pcid;       /* the PCID it was filled under */
 };
 #define TLB_ENTRIES 256
 
@@ -172,7 +184,9 @@ struct cpu {
 	uint8_t stack_sz;        /* stack pointer width: SZ16, SZ32, SZ64 (SS.B, or 64-bit mode) */
 
 	/* --- execution --- */
-	uint64_t icount;         /* instructions retired since reset: virtual time */
+	uint64_t icount;         /* instructions retired since reset */
+	uint64_t idle_ns;        /* virtual time spent halted (emu/vtime.h) */
+	struct vtimer *timers;   /* armed virtual-time timers, earliest first */
 	const struct insn *cur;  /* the instruction executing, NULL between
 	                            instructions; RIP is then cpu->rip - cur->len */
 	jmp_buf unwind;          /* emu_raise() longjmps here; valid inside emu_run() */
@@ -185,12 +199,30 @@ struct cpu {
 	uint32_t exit_code;      /* exit status asked for (isa-debug-exit) */
 	struct exc exc;          /* the last exception raised */
 
+	/* --- devices (emu/devices.h); NULL when not attached --- */
+	struct pic *pic;
+	struct pit *pit;
+	struct uart *uart;
+	struct ioapic *ioapic;
+	struct lapic *lapic;
+	struct fwcfg *fwcfg;
+
 	/* --- memory --- */
 	struct bus *bus;                     /* RAM, MMIO and I/O ports */
 	struct tlb_entry tlb[TLB_ENTRIES];   /* linear -> host, RAM pages only */
+	uint64_t tlb_ctx;                    /* tag bits of the current context:
+	                                        PCID and user mode (mem.h) */
+	uint64_t pdpte[4];                   /* PAE page-directory pointers, loaded with CR3 */
 	struct dcache *dcache;               /* decoded instruction blocks */
 	struct jc_entry jc[JC_ENTRIES];      /* RIP -> block, see struct jc_entry */
 	uint64_t jc_gen;                     /* current generation of jc */
+
+	/* --- statistics, for the debugger and `--stats` --- */
+	struct {
+		uint64_t tlb_misses;   /* page walks done to refill the TLB */
+		uint64_t tlb_flushes;  /* architectural TLB invalidations */
+		uint64_t page_faults;
+	} stats;
 
 	/* --- for the debugger: the last data access --- */
 	uint64_t last_lin;       /* linear address */

@@ -223,7 +223,7 @@ struct block *dcache_block(struct cpu *c)
 	uint64_t rip = c->rip;
 	uint64_t lin = fetch_linear(c, rip);
 	struct tlb_entry *e = tlb_slot(c, lin);
-	uint64_t pa = e->tag_read == lin >> PAGE_SHIFT
+	uint64_t pa = e->tag_exec == tlb_tag(c, lin)
 			      ? e->phys | (lin & (PAGE_SIZE - 1))
 			      : mem_translate(c, lin, ACC_FETCH);
 	if (pa >= c->bus->ram_size)

@@ -3,6 +3,7 @@
  * decoded code (which must drop that code: self-modifying code stays exact). */
 #include "emu/mem.h"
 #include "emu/dcache.h"
+#include "emu/paging.h"
 
 _Noreturn void seg_fault_canonical(struct cpu *c, int seg)
 {
@@ -33,21 +34,50 @@ uint64_t seg_check_legacy(struct cpu *c, int seg, uint64_t off, int bytes, enum 
 	return (s->base + off) & 0xffffffffu;
 }
 
-/* Paging is the system-side work (issue 3); until then the machine runs with
- * CR0.PG clear and linear addresses are physical. */
+/* Linear addresses wrap at 4 GiB outside 64-bit mode. */
+static uint64_t lin_add(const struct cpu *c, uint64_t lin, uint64_t k)
+{
+	return c->code_sz == SZ64 ? lin + k : (uint32_t)(lin + k);
+}
+
+/* Linear to physical for one access, raising #PF (with CR2) when the walk
+ * faults, and refilling the TLB with every right the walk grants in the
+ * current context. */
 uint64_t mem_translate(struct cpu *c, uint64_t lin, enum acc acc)
 {
+	enum walk_kind kind = (enum walk_kind)(acc & 3);
+	bool implicit = acc & ACC_IMPLICIT;
+	bool user = c->cpl == 3 && !implicit;
+	struct walk w;
+	bool r = true, wr = true, x = true, global = false;
 	uint64_t pa = lin;
-	struct tlb_entry *e = tlb_slot(c, lin);
-	uint8_t *host = ram_ptr(c, pa & PAGE_MASK);
 
-	(void)acc;
-	if (host) {
-		uint64_t vpn = lin >> PAGE_SHIFT;
-		e->tag_read = vpn;
-		e->tag_write = dcache_page_has_code(c, pa) ? ~0ull : vpn;
+	if (paging_on(c)) {
+		if (!paging_walk(c, lin, kind, user, true, &w)) {
+			c->cr2 = lin;
+			c->stats.page_faults++;
+			emu_raise(c, VEC_PF, w.error);
+		}
+		pa = w.pa;
+		r = paging_allows(c, &w, WALK_READ, user);
+		/* A write through this entry must not skip setting D. */
+		wr = paging_allows(c, &w, WALK_WRITE, user) &&
+		     (kind == WALK_WRITE || (w.step[w.nsteps - 1].value & (1u << 6)));
+		x = paging_allows(c, &w, WALK_FETCH, user);
+		global = w.global;
+		c->stats.tlb_misses++;
+	}
+	uint8_t *host = ram_ptr(c, pa & PAGE_MASK);
+	if (host && !implicit) {
+		struct tlb_entry *e = tlb_slot(c, lin);
+		uint64_t tag = tlb_tag(c, lin);
+		e->tag_read = r ? tag : ~0ull;
+		e->tag_write = wr && !dcache_page_has_code(c, pa) ? tag : ~0ull;
+		e->tag_exec = x ? tag : ~0ull;
 		e->phys = pa & PAGE_MASK;
 		e->host = host;
+		e->global = global;
+		e->pcid = (uint16_t)(c->tlb_ctx >> TLB_CTX_PCID_SHIFT);
 	}
 	return pa;
 }
@@ -59,13 +89,81 @@ void tlb_protect_code(struct cpu *c, uint64_t pa)
 			c->tlb[k].tag_write = ~0ull;
 }
 
+static void tlb_kill(struct tlb_entry *e)
+{
+	e->tag_read = e->tag_write = e->tag_exec = ~0ull;
+	e->phys = ~0ull;
+	e->host = NULL;
+	e->global = false;
+}
+
 void emu_flush_tlb(struct cpu *c)
 {
 	c->jc_gen++; /* the jump cache holds linear addresses too */
+	c->stats.tlb_flushes++;
+	for (int k = 0; k < TLB_ENTRIES; k++)
+		tlb_kill(&c->tlb[k]);
+}
+
+void tlb_flush_page(struct cpu *c, uint64_t lin, int pcid)
+{
+	struct tlb_entry *e = tlb_slot(c, lin);
+	c->jc_gen++;
+	c->stats.tlb_flushes++;
+	/* The slot is the only place the page can be; dropping whatever is
+	 * there is allowed (a TLB may forget entries at any time). */
+	if (pcid < 0 || e->pcid == pcid || e->global)
+		tlb_kill(e);
+}
+
+void tlb_flush_pcid(struct cpu *c, int pcid, bool keep_global)
+{
+	c->jc_gen++;
+	c->stats.tlb_flushes++;
 	for (int k = 0; k < TLB_ENTRIES; k++) {
-		c->tlb[k].tag_read = c->tlb[k].tag_write = ~0ull;
-		c->tlb[k].phys = ~0ull;
-		c->tlb[k].host = NULL;
+		struct tlb_entry *e = &c->tlb[k];
+		if ((keep_global && e->global) || (pcid >= 0 && e->pcid != pcid && !e->global))
+			continue;
+		tlb_kill(e);
+	}
+}
+
+void tlb_update_ctx(struct cpu *c)
+{
+	uint64_t ctx = 0;
+	if (paging_on(c)) {
+		if (c->cpl == 3)
+			ctx |= TLB_CTX_USER;
+		if (c->cr4 & CR4_PCIDE)
+			ctx |= (c->cr3 & 0xfff) << TLB_CTX_PCID_SHIFT;
+	}
+	if (ctx != c->tlb_ctx)
+		c->jc_gen++;
+	c->tlb_ctx = ctx;
+}
+
+uint64_t sys_read(struct cpu *c, uint64_t lin, int bytes)
+{
+	uint64_t v = 0;
+	for (int k = 0; k < bytes; k++) {
+		uint64_t pa = mem_translate(c, lin_add(c, lin, (uint64_t)k), ACC_READ | ACC_IMPLICIT);
+		v |= bus_read(c->bus, pa, 1) << (8 * k);
+	}
+	return v;
+}
+
+void sys_write(struct cpu *c, uint64_t lin, int bytes, uint64_t v)
+{
+	/* Translate every byte first: a fault must leave memory untouched. */
+	uint64_t pa[8];
+	for (int k = 0; k < bytes; k++)
+		pa[k] = mem_translate(c, lin_add(c, lin, (uint64_t)k), ACC_WRITE | ACC_IMPLICIT);
+	for (int k = 0; k < bytes; k++) {
+		uint8_t b = (uint8_t)(v >> (8 * k));
+		if (pa[k] < c->bus->ram_size)
+			emu_phys_write(c, pa[k], &b, 1);
+		else
+			bus_write(c->bus, pa[k], 1, b);
 	}
 }
 
@@ -90,12 +188,6 @@ static void write_in_page(struct cpu *c, uint64_t lin, int bytes, uint64_t v)
 		return;
 	}
 	bus_write(c->bus, pa, bytes, v);
-}
-
-/* Linear addresses wrap at 4 GiB outside 64-bit mode. */
-static uint64_t lin_add(const struct cpu *c, uint64_t lin, uint64_t k)
-{
-	return c->code_sz == SZ64 ? lin + k : (uint32_t)(lin + k);
 }
 
 uint64_t mem_read_slow(struct cpu *c, uint64_t lin, int bytes)

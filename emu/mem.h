@@ -17,7 +17,15 @@
 #define PAGE_SIZE  4096u
 #define PAGE_MASK  (~(uint64_t)(PAGE_SIZE - 1))
 
-enum acc { ACC_READ, ACC_WRITE, ACC_FETCH };
+/* Access kinds; ACC_IMPLICIT marks an implicit supervisor access (GDT,
+ * IDT, TSS) that uses supervisor rights whatever the CPL. */
+enum acc { ACC_READ = 0, ACC_WRITE = 1, ACC_FETCH = 2, ACC_IMPLICIT = 4 };
+
+/* A TLB tag: the 36-bit linear page number (48-bit canonical addresses
+ * are unique in it) with the context bits of cpu->tlb_ctx above it. */
+#define TLB_VPN_MASK ((1ull << 36) - 1)
+#define TLB_CTX_USER (1ull << 40)
+#define TLB_CTX_PCID_SHIFT 41
 
 /* Slow paths (mem.c). */
 uint64_t seg_check_legacy(struct cpu *c, int seg, uint64_t off, int bytes, enum acc acc);
@@ -73,6 +81,11 @@ static inline struct tlb_entry *tlb_slot(struct cpu *c, uint64_t lin)
 	return &c->tlb[(lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
 }
 
+static inline uint64_t tlb_tag(const struct cpu *c, uint64_t lin)
+{
+	return ((lin >> PAGE_SHIFT) & TLB_VPN_MASK) | c->tlb_ctx;
+}
+
 /* Read/write `bytes` (1, 2, 4, 8) at a linear address. */
 static inline uint64_t lin_read(struct cpu *c, uint64_t lin, int bytes)
 {
@@ -80,7 +93,7 @@ static inline uint64_t lin_read(struct cpu *c, uint64_t lin, int bytes)
 	c->last_lin = lin;
 	c->last_bytes = (uint8_t)bytes;
 	c->last_write = false;
-	if (likely(e->tag_read == lin >> PAGE_SHIFT &&
+	if (likely(e->tag_read == tlb_tag(c, lin) &&
 		   (lin & (PAGE_SIZE - 1)) <= PAGE_SIZE - bytes))
 		return load_le(e->host + (lin & (PAGE_SIZE - 1)), bytes);
 	return mem_read_slow(c, lin, bytes);
@@ -92,7 +105,7 @@ static inline void lin_write(struct cpu *c, uint64_t lin, int bytes, uint64_t v)
 	c->last_lin = lin;
 	c->last_bytes = (uint8_t)bytes;
 	c->last_write = true;
-	if (likely(e->tag_write == lin >> PAGE_SHIFT &&
+	if (likely(e->tag_write == tlb_tag(c, lin) &&
 		   (lin & (PAGE_SIZE - 1)) <= PAGE_SIZE - bytes)) {
 		store_le(e->host + (lin & (PAGE_SIZE - 1)), bytes, v);
 		return;
@@ -125,5 +138,20 @@ static inline uint8_t *ram_ptr(struct cpu *c, uint64_t pa)
 
 /* Drop write permission from TLB entries that map physical page pa. */
 void tlb_protect_code(struct cpu *c, uint64_t pa);
+
+/* TLB invalidation with the architectural rules (SDM vol. 3A, 4.10.4):
+ * one page in every context (INVLPG, INVPCID type 0 with pcid < 0), or
+ * the non-global entries of one PCID (MOV CR3, INVPCID type 1), or all
+ * non-global entries (INVPCID type 3), or everything (emu_flush_tlb). */
+void tlb_flush_page(struct cpu *c, uint64_t lin, int pcid);
+void tlb_flush_pcid(struct cpu *c, int pcid, bool keep_global);
+
+/* Recompute cpu->tlb_ctx after CPL, CR0.PG, CR3 or CR4.PCIDE changed. */
+void tlb_update_ctx(struct cpu *c);
+
+/* Implicit supervisor accesses to system structures (descriptor tables,
+ * the TSS, the IDT) by linear address, at any CPL. */
+uint64_t sys_read(struct cpu *c, uint64_t lin, int bytes);
+void sys_write(struct cpu *c, uint64_t lin, int bytes, uint64_t v);
 
 #endif
