@@ -72,7 +72,16 @@ void emu_reset_flat(struct cpu *c, int code_sz)
 	c->dr[6] = 0xffff0ff0;
 	c->dr[7] = 0x400;
 	c->cpl = 0;
-	c->halted = c->exit_requested = false;
+	memset(&c->msr, 0, sizeof c->msr);
+	c->msr.pat = 0x0007040600070406ull;  /* the reset value (SDM vol. 3A, 12.12.4) */
+	c->msr.misc_enable = 1;              /* fast strings */
+	c->tsc_offset = 0;
+	c->tsc_aux = 0;
+	c->halted = c->exit_requested = c->triple = false;
+	c->in_delivery = c->nmi_pending = c->nmi_blocked = false;
+	c->shadow_until = 0;
+	/* A flat fixture has no IDT: the first exception ends the run. */
+	c->exc_stop = true;
 	c->gdtr = (struct dtr){ 0, 0xffff };
 	c->idtr = (struct dtr){ 0, 0x3ff };
 	seg_set(&c->ldtr, 0, 0, AR_UNUSABLE);
@@ -141,6 +150,8 @@ uint64_t emu_get_rflags(struct cpu *c)
 /* Bits 1 is always set; 3, 5, 15 and 22..63 always clear (SDM vol. 1, 3.4.3). */
 void emu_set_rflags(struct cpu *c, uint64_t v)
 {
+	if ((v ^ c->rflags) & (FL_TF | FL_IF | FL_AC))
+		c->brk |= BRK_STOP; /* single-stepping, interrupts, SMAP */
 	c->rflags = (v & 0x3f7fd5) | FL_1;
 	c->lf.kind = LF_NONE;
 }

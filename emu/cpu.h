@@ -123,9 +123,11 @@ enum emu_stop {
 	EMU_STOP_HLT,       /* HLT with nothing to wake it */
 	EMU_STOP_EXCEPTION, /* an exception was raised (see cpu->exc) */
 	EMU_STOP_EXIT,      /* the guest wrote isa-debug-exit (see exit_code) */
+	EMU_STOP_TRIPLE,    /* a triple fault shut the CPU down (see first_exc, exc) */
 };
 
 struct block;
+struct cpu;
 struct bus;
 struct fwcfg;
 struct ioapic;
@@ -163,6 +165,21 @@ struct jc_entry {
 };
 #define JC_ENTRIES 1024
 
+/* What the CPU asks of its interrupt controller. Keeping this an
+ * interface keeps the CPU core free of device code: the PC wiring
+ * (emu/pc.c) plugs the local APIC and the PIC in. */
+struct intc_ops {
+	int (*pending)(struct cpu *c);              /* vector the CPU would take, or -1 */
+	uint8_t (*ack)(struct cpu *c);              /* take it: the vector to deliver */
+	bool (*nmi_pending)(struct cpu *c);
+	void (*nmi_ack)(struct cpu *c);
+	uint64_t (*get_cr8)(struct cpu *c);         /* CR8 is the APIC's TPR[7:4] */
+	void (*set_cr8)(struct cpu *c, uint64_t v);
+	/* IA32_APIC_BASE, IA32_TSC_DEADLINE and the x2APIC MSRs; false: #GP */
+	bool (*msr_read)(struct cpu *c, uint32_t msr, uint64_t *v);
+	bool (*msr_write)(struct cpu *c, uint32_t msr, uint64_t v);
+};
+
 struct cpu {
 	/* --- architectural state --- */
 	uint64_t gpr[16];        /* RAX..R15 */
@@ -178,6 +195,12 @@ struct cpu {
 	uint64_t tsc_offset;     /* TSC = icount + tsc_offset (IA32_TSC writes set it) */
 	uint32_t tsc_aux;        /* IA32_TSC_AUX, read by RDTSCP */
 	uint8_t cpl;             /* current privilege level (CS.RPL, SS.DPL) */
+	struct {                 /* MSRs without a home elsewhere (emu/msr.c) */
+		uint64_t feature_control, misc_enable, pat, mtrr_def_type;
+		uint64_t mtrr[27];   /* 16 variable (base/mask pairs), 11 fixed */
+		uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
+		uint64_t star, lstar, cstar, fmask, kernel_gs_base;
+	} msr;
 
 	/* --- derived mode, recomputed when CR0, EFER or CS change --- */
 	uint8_t code_sz;         /* default operand/address size of code: SZ16, SZ32, SZ64 */
@@ -198,6 +221,21 @@ struct cpu {
 	                            BRK_STOP (halted or exit requested: look) */
 	uint32_t exit_code;      /* exit status asked for (isa-debug-exit) */
 	struct exc exc;          /* the last exception raised */
+	struct exc first_exc;    /* the first of a chain that ended in #DF or shutdown */
+	bool exc_stop;           /* exceptions end the run instead of being
+	                            delivered (test fixtures, emu_reset_flat) */
+	bool in_delivery;        /* delivering an event: a fault now is a double fault */
+	uint8_t delivering;      /* the vector being delivered */
+	uint8_t deliver_ext;     /* its EXT bit for error codes */
+	bool triple;             /* shut down after a triple fault */
+	uint64_t shadow_until;   /* STI / MOV SS shadow: no interrupts while icount < this */
+	bool nmi_pending;        /* an NMI waits (from outside the LAPIC) */
+	bool nmi_blocked;        /* NMIs blocked until the next IRET */
+	bool single_step;        /* the instruction running began with TF set */
+
+	/* --- the interrupt controller the CPU talks to (the local APIC with
+	 *     the PIC behind it, wired in emu/pc.c); NULL: none --- */
+	const struct intc_ops *intc;
 
 	/* --- devices (emu/devices.h); NULL when not attached --- */
 	struct pic *pic;
@@ -222,6 +260,7 @@ struct cpu {
 		uint64_t tlb_misses;   /* page walks done to refill the TLB */
 		uint64_t tlb_flushes;  /* architectural TLB invalidations */
 		uint64_t page_faults;
+		uint64_t events;       /* exceptions and interrupts delivered */
 	} stats;
 
 	/* --- for the debugger: the last data access --- */

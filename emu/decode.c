@@ -149,6 +149,7 @@ int emu_decode_ex(const uint8_t *bytes, int n, int code_sz, struct insn *out,
 		r.pos++;
 	}
 	i.rex = rex;
+	i.p66 = p66;
 
 	/* Opcode and map. */
 	unsigned map = MAP_1B, opb = (unsigned)take(&r, 1);
@@ -208,6 +209,10 @@ int emu_decode_ex(const uint8_t *bytes, int n, int code_sz, struct insn *out,
 		unsigned rr = (opb & 7) | ((rex & 1) << 3);
 		i.reg = (f & D_BYTE) ? byte_reg(rr, rex) : (uint8_t)rr;
 	}
+	if (f & D_FORCEREG) {
+		mod = 3;
+		i.mod = 3;
+	}
 	if (f & D_MODRM) {
 		if (mod == 3) {
 			i.rm = (uint8_t)(rm | ((rex & 1) << 3));
@@ -234,7 +239,10 @@ int emu_decode_ex(const uint8_t *bytes, int n, int code_sz, struct insn *out,
 		i.seg = SEG_DS;
 
 	/* Immediates. */
-	if (f & D_ENTER) {
+	if (f & D_PTR) {
+		i.imm = take(&r, i.osz == SZ16 ? 2 : 4);
+		i.imm2 = (uint16_t)take(&r, 2);
+	} else if (f & D_ENTER) {
 		i.imm = take(&r, 2);
 		i.imm2 = (uint16_t)take(&r, 1);
 	} else if (f & D_IB) {

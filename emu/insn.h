@@ -45,6 +45,7 @@ struct insn {
 	uint8_t lock;     /* LOCK prefix present */
 	uint8_t rex;      /* the REX byte, or 0 */
 	uint8_t modrm;    /* the raw ModRM byte */
+	uint8_t p66;      /* a 66h prefix was present (mandatory-prefix forms) */
 };
 
 #endif

@@ -14,11 +14,11 @@ void io_check(struct cpu *c, uint16_t port, int bytes)
 	unsigned type = AR_TYPE(tr->ar);
 	if ((tr->ar & AR_UNUSABLE) || (type != 9 && type != 11) || tr->limit < 0x67)
 		emu_raise(c, VEC_GP, 0);
-	uint64_t map = lin_read(c, tr->base + 0x66, 2);
+	uint64_t map = sys_read(c, tr->base + 0x66, 2);
 	uint64_t at = map + port / 8;
 	if (at + 1 > tr->limit)
 		emu_raise(c, VEC_GP, 0);
-	uint64_t bits = lin_read(c, tr->base + at, 2);
+	uint64_t bits = sys_read(c, tr->base + at, 2);
 	uint64_t want = ((1u << bytes) - 1) << (port & 7);
 	if (bits & want)
 		emu_raise(c, VEC_GP, 0);

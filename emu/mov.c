@@ -122,6 +122,12 @@ void op_mov_sreg_Ev(struct cpu *c, const struct insn *i)
 	if (sr > SEG_GS || sr == SEG_CS)
 		emu_raise_noerr(c, VEC_UD);
 	seg_load(c, (int)sr, (uint16_t)rm_read(c, i, SZ16));
+	if (sr == SEG_SS) {
+		/* MOV SS: no interrupts or debug traps until the next
+		 * instruction retires, so SS:rSP can be loaded as a pair. */
+		c->shadow_until = c->icount + 2;
+		c->brk |= BRK_STOP;
+	}
 }
 
 void op_lea(struct cpu *c, const struct insn *i)
@@ -148,6 +154,15 @@ void op_movsxd(struct cpu *c, const struct insn *i)
 {
 	int ssz = i->osz == SZ64 ? SZ32 : i->osz;
 	reg_set(c, i->reg, i->osz, (uint64_t)sx(rm_read(c, i, ssz), ssz));
+}
+
+/* 63: MOVSXD in 64-bit mode, ARPL elsewhere. */
+void op_63(struct cpu *c, const struct insn *i)
+{
+	if (c->code_sz == SZ64)
+		op_movsxd(c, i);
+	else
+		op_arpl(c, i);
 }
 
 /* 0F 38 F0/F1: byte-swapping load and store. F2 would select CRC32, which

@@ -40,7 +40,7 @@ OP(op_mov_EbGb); OP(op_mov_EvGv); OP(op_mov_GbEb); OP(op_mov_GvEv);
 OP(op_mov_EbIb); OP(op_mov_EvIz); OP(op_mov_rIb); OP(op_mov_rIv);
 OP(op_mov_AL_moffs); OP(op_mov_AX_moffs); OP(op_mov_moffs_AL); OP(op_mov_moffs_AX);
 OP(op_mov_Ev_sreg); OP(op_mov_sreg_Ev); OP(op_lea); OP(op_movzx); OP(op_movsx);
-OP(op_movsxd); OP(op_movbe); OP(op_xchg_EG); OP(op_xchg_rAX); OP(op_cmpxchg);
+OP(op_movsxd); OP(op_63); OP(op_movbe); OP(op_xchg_EG); OP(op_xchg_rAX); OP(op_cmpxchg);
 OP(op_cmpxchg8b); OP(op_xadd); OP(op_cmov); OP(op_setcc); OP(op_cbw); OP(op_cwd);
 OP(op_lahf); OP(op_sahf); OP(op_xlat);
 
@@ -63,6 +63,23 @@ OP(op_ret); OP(op_loop); OP(op_jcxz);
 OP(op_nop); OP(op_ud2); OP(op_hlt); OP(op_cmc); OP(op_clc); OP(op_stc);
 OP(op_cld); OP(op_std); OP(op_cli); OP(op_sti); OP(op_cpuid); OP(op_rdtsc);
 OP(op_fence); OP(op_in); OP(op_out);
+
+/* sysreg.c: control and debug registers, TLB and cache control */
+OP(op_mov_cr); OP(op_mov_dr); OP(op_clts); OP(op_wbinvd); OP(op_invpcid);
+OP(op_invlpg); OP(op_smsw); OP(op_lmsw); OP(op_grp7);
+
+/* msr.c */
+OP(op_rdmsr); OP(op_wrmsr); OP(op_rdtscp); OP(op_swapgs);
+
+/* desc.c: descriptor tables */
+OP(op_sgdt); OP(op_sidt); OP(op_lgdt); OP(op_lidt); OP(op_sldt); OP(op_str);
+OP(op_lldt); OP(op_ltr); OP(op_lar); OP(op_lsl); OP(op_verr); OP(op_verw);
+OP(op_arpl); OP(op_grp6);
+
+/* far.c: far transfers, interrupts, fast system calls */
+OP(op_jmp_far); OP(op_call_far); OP(op_jmp_far_m); OP(op_call_far_m); OP(op_retf);
+OP(op_iret); OP(op_int); OP(op_int3); OP(op_into); OP(op_int1); OP(op_syscall);
+OP(op_sysret); OP(op_sysenter); OP(op_sysexit);
 
 /* bcd.c */
 OP(op_daa); OP(op_das); OP(op_aaa); OP(op_aas); OP(op_aam); OP(op_aad);

@@ -26,6 +26,8 @@
 #define D_ENTER  (1u << 17) /* ENTER: 16-bit then 8-bit immediate */
 #define D_REGONLY (1u << 18) /* ModRM must name a register, else #UD */
 #define D_I64ONLY (1u << 19) /* valid only in 64-bit mode */
+#define D_FORCEREG (1u << 20) /* ModRM.mod is ignored: always a register (MOV CR/DR) */
+#define D_PTR    (1u << 21) /* far pointer: offset (16/32 by operand size), then selector */
 
 struct opent {
 	op_fn fn;                 /* NULL: #UD */

@@ -1,8 +1,11 @@
-/* The run loop: fetch a decoded block, run its instructions, stop on the
- * budget, HLT, an exception or a device's request. */
+/* The run loop: fetch a decoded block, run its instructions; between
+ * blocks, fire due timers, take interrupts, wake from HLT; turn raised
+ * exceptions into delivery (or #DF, or shutdown); stop on the budget. */
 #include "emu/dcache.h"
 #include "emu/insn.h"
+#include "emu/intr.h"
 #include "emu/mem.h"
+#include "emu/vtime.h"
 
 /* The block at RIP: the previous block's successor when it is still good,
  * else from the jump cache, else from the decoded-block cache. */
@@ -32,20 +35,71 @@ static inline struct block *next_block(struct cpu *c, struct block *prev)
 	return b;
 }
 
-/* Run blocks until icount reaches end or the CPU halts or is asked to
- * exit. RIP is kept in a register and only stored; an instruction that
- * changes RIP sets BRK_JUMP, one that halts or ends the run BRK_STOP. */
+/* Between blocks, when something asked for a look (BRK_STOP) or a stretch
+ * ended: the single-step trap, timers, interrupts, HLT. Returns how many
+ * instructions may run before the next look (0: stop the loop). */
+static uint64_t look_around(struct cpu *c, uint64_t end)
+{
+	c->cur = NULL;
+	if (c->single_step) {
+		/* The instruction that began with TF set has retired: the
+		 * single-step trap (SDM vol. 3A, 17.3.1.4). */
+		c->single_step = false;
+		c->dr[6] |= 1u << 14; /* BS */
+		emu_deliver(c, VEC_DB, EV_FAULT, false, 0);
+	}
+	for (;;) {
+		vtimer_run_due(c);
+		if (c->exit_requested || c->triple)
+			return 0;
+		if (emu_take_interrupt(c))
+			continue; /* delivered: maybe another is due right away */
+		if (!c->halted)
+			break;
+		/* Halted with nothing to take: sleep until the next timer, in
+		 * virtual time; if none is armed, nothing can wake the CPU and
+		 * the run stops here. */
+		uint64_t next = vtimer_next(c);
+		if (next == UINT64_MAX)
+			return 0;
+		if (next > emu_now(c))
+			c->idle_ns += next - emu_now(c);
+	}
+	uint64_t left = end - c->icount, until_timer = vtimer_next(c) - emu_now(c);
+	if (until_timer < left)
+		left = until_timer ? until_timer : 1;
+	/* In an interrupt shadow, or single-stepping with TF: one at a time. */
+	if (c->icount < c->shadow_until)
+		left = 1;
+	if (c->rflags & FL_TF) {
+		left = 1;
+		c->single_step = true;
+	}
+	return left;
+}
+
+/* Run blocks until icount reaches end or the CPU stops. RIP is kept in a
+ * register and only stored; an instruction that changes RIP sets
+ * BRK_JUMP, one that needs the loop to look around (timers, interrupts,
+ * TF, HLT, exit) sets BRK_STOP. Runs of instructions between two looks are
+ * "stretches": they end at the next timer deadline at the latest. */
 static __attribute__((noinline)) void run_blocks(struct cpu *c, uint64_t end)
 {
-	uint64_t n = c->icount;
+	uint64_t n = c->icount, stretch = n;
 	struct block *prev = NULL;
-	if (c->halted || c->exit_requested)
-		return;
+	bool look = true;
 	while (n < end) {
+		if (look || n >= stretch) {
+			uint64_t max = look_around(c, end);
+			if (!max)
+				break;
+			stretch = n + max;
+			look = false;
+		}
 		struct block *b = next_block(c, prev);
 		const struct insn *i = b->insn, *last = i + b->n;
-		if (end - n < b->n)
-			last = i + (end - n);
+		if (stretch - n < b->n)
+			last = i + (stretch - n);
 		uint64_t rip = c->rip;
 		c->brk = 0;
 		do {
@@ -55,29 +109,33 @@ static __attribute__((noinline)) void run_blocks(struct cpu *c, uint64_t end)
 			i->fn(c, i);
 			c->icount = ++n;
 		} while (!c->brk && ++i < last);
-		prev = b->cacheable ? b : NULL; /* the scratch block has no successor */
-		if (c->brk & BRK_STOP)
-			break;
+		prev = b;
+		look = c->brk & BRK_STOP;
 	}
 	c->cur = NULL;
 }
 
 enum emu_stop emu_run(struct cpu *c, uint64_t budget)
 {
-	const uint64_t end = c->icount + budget;
+	uint64_t end = c->icount + budget;
 
 	c->in_run = true;
 	c->cur = NULL;
 	if (setjmp(c->unwind)) {
 		/* emu_raise() came back here with RIP on the faulting
-		 * instruction. Delivery through the IDT is the system side's
-		 * work; until then a fault ends the run. */
-		c->in_run = false;
-		return EMU_STOP_EXCEPTION;
+		 * instruction: deliver it (a fault during delivery comes back
+		 * here too, and becomes #DF or a shutdown). */
+		c->cur = NULL;
+		if (c->exc_stop || !emu_handle_exception(c)) {
+			c->in_run = false;
+			return c->triple ? EMU_STOP_TRIPLE : EMU_STOP_EXCEPTION;
+		}
 	}
 	run_blocks(c, end);
 	c->in_run = false;
 	if (c->exit_requested)
 		return EMU_STOP_EXIT;
+	if (c->triple)
+		return EMU_STOP_TRIPLE;
 	return c->halted ? EMU_STOP_HLT : EMU_STOP_BUDGET;
 }

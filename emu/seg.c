@@ -1,4 +1,5 @@
 /* Segment-register loads for data and stack segments. */
+#include "emu/flags.h"
 #include "emu/mem.h"
 #include "emu/seg.h"
 
@@ -12,33 +13,55 @@ void desc_decode(uint64_t raw, struct desc *d)
 		d->limit = (d->limit << 12) | 0xfff;
 }
 
-/* Read the descriptor sel names; #GP(sel) if it lies beyond the table. */
-static void desc_fetch(struct cpu *c, uint16_t sel, struct desc *d, uint64_t *addr)
+bool desc_locate(const struct cpu *c, uint16_t sel, unsigned bytes, uint64_t *addr)
 {
 	const struct seg *ldt = &c->ldtr;
 	uint64_t base, limit;
 	if (sel & 4) {
 		if (ldt->ar & AR_UNUSABLE)
-			emu_raise(c, VEC_GP, sel & 0xfffc);
+			return false;
 		base = ldt->base;
 		limit = ldt->limit;
 	} else {
 		base = c->gdtr.base;
 		limit = c->gdtr.limit;
 	}
-	if ((uint64_t)(sel & ~7u) + 7 > limit)
-		emu_raise(c, VEC_GP, sel & 0xfffc);
+	if ((uint64_t)(sel & ~7u) + bytes - 1 > limit)
+		return false;
 	*addr = base + (sel & ~7u);
-	desc_decode(lin_read(c, *addr, 8), d);
+	return true;
 }
 
-static void set_accessed(struct cpu *c, const struct desc *d, uint64_t addr)
+uint64_t desc_fetch_or(struct cpu *c, uint16_t sel, struct desc *d, int vec, uint32_t ext)
+{
+	uint64_t addr;
+	if (!desc_locate(c, sel, 8, &addr))
+		emu_raise(c, vec, (sel & 0xfffc) | ext);
+	desc_decode(sys_read(c, addr, 8), d);
+	return addr;
+}
+
+static uint64_t desc_fetch(struct cpu *c, uint16_t sel, struct desc *d, uint64_t *addr)
+{
+	return *addr = desc_fetch_or(c, sel, d, VEC_GP, 0);
+}
+
+void desc_set_accessed(struct cpu *c, const struct desc *d, uint64_t addr)
 {
 	if (!(d->ar & 1))
-		lin_write(c, addr + 5, 1, ((d->raw >> 40) & 0xff) | 1);
+		sys_write(c, addr + 5, 1, ((d->raw >> 40) & 0xff) | 1);
 }
 
-static void null_load(struct cpu *c, int seg, uint16_t sel)
+void seg_set_cache(struct cpu *c, int seg, uint16_t sel, const struct desc *d)
+{
+	struct seg *s = &c->seg[seg];
+	s->sel = sel;
+	s->base = d->base;
+	s->limit = d->limit;
+	s->ar = d->ar | 1; /* the accessed bit is set by the load */
+}
+
+void seg_set_null(struct cpu *c, int seg, uint16_t sel)
 {
 	c->seg[seg].sel = sel;
 	c->seg[seg].base = 0;
@@ -46,10 +69,18 @@ static void null_load(struct cpu *c, int seg, uint16_t sel)
 	c->seg[seg].ar = AR_UNUSABLE;
 }
 
+void load_cs(struct cpu *c, uint16_t sel, const struct desc *d, unsigned cpl)
+{
+	seg_set_cache(c, SEG_CS, (uint16_t)((sel & ~3u) | cpl), d);
+	c->cpl = (uint8_t)cpl;
+	emu_update_mode(c);
+}
+
 void seg_load(struct cpu *c, int seg, uint16_t sel)
 {
 	struct seg *s = &c->seg[seg];
 	struct desc d;
+
 	uint64_t addr;
 	unsigned rpl = sel & 3, dpl, type;
 
@@ -65,7 +96,7 @@ void seg_load(struct cpu *c, int seg, uint16_t sel)
 		 * permits it at CPL < 3 with RPL = CPL (SDM vol. 2, MOV). */
 		if (seg == SEG_SS && !(c->code_sz == SZ64 && c->cpl < 3 && rpl == c->cpl))
 			emu_raise(c, VEC_GP, 0);
-		null_load(c, seg, sel);
+		seg_set_null(c, seg, sel);
 		return;
 	}
 	desc_fetch(c, sel, &d, &addr);
@@ -89,11 +120,33 @@ void seg_load(struct cpu *c, int seg, uint16_t sel)
 		if (!(d.ar & AR_P))
 			emu_raise(c, VEC_NP, sel & 0xfffc);
 	}
-	set_accessed(c, &d, addr);
-	s->sel = sel;
-	s->base = d.base;
-	s->limit = d.limit;
-	s->ar = d.ar | 1;
+	desc_set_accessed(c, &d, addr);
+	seg_set_cache(c, seg, sel, &d);
 	if (seg == SEG_SS)
 		emu_update_mode(c);
 }
+
+void stk_push(struct cpu *c, struct stk *s, int sz, uint64_t v)
+{
+	unsigned bytes = 1u << sz;
+	uint64_t sp = (s->sp - bytes) & sz_mask[s->spsz];
+	uint64_t lin;
+	if (s->spsz == SZ64) {
+		lin = sp;
+		if (!canonical(lin) || !canonical(lin + bytes - 1))
+			emu_raise(c, VEC_SS, s->ext);
+	} else {
+		/* expand-down or expand-up limit check, as for any SS access */
+		bool down = (s->ar & AR_S) && !(s->ar & 8) && (s->ar & 4);
+		uint64_t top = (s->ar & AR_DB) ? 0xffffffffu : 0xffffu;
+		if (down ? (sp <= s->limit || sp + bytes - 1 > top) : sp + bytes - 1 > s->limit)
+			emu_raise(c, VEC_SS, (s->sel & 0xfffc) | s->ext);
+		lin = (uint32_t)(s->base + sp);
+	}
+	if (s->user)
+		lin_write(c, lin, (int)bytes, v);
+	else
+		sys_write(c, lin, (int)bytes, v);
+	s->sp = sp;
+}
+

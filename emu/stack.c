@@ -74,7 +74,10 @@ void op_pop_sreg(struct cpu *c, const struct insn *i)
 	mem_read(c, SEG_SS, sp_get(c), sz); /* the whole slot must be readable */
 	seg_load(c, sreg_of(i), sel);
 	sp_set(c, c->gpr[R_SP] + (1u << sz));
-	c->brk |= BRK_JUMP; /* POP SS shadows interrupts; SS may change the stack size */
+	if (sreg_of(i) == SEG_SS) {
+		c->shadow_until = c->icount + 2; /* as MOV SS */
+		c->brk |= BRK_STOP;
+	}
 }
 
 /* PUSHA/PUSHAD: the rSP pushed is the value before the first push. */
@@ -134,7 +137,7 @@ void op_popf(struct cpu *c, const struct insn *i)
 	uint64_t f = emu_get_rflags(c);
 	f = (f & ~mask) | (v & mask);
 	emu_set_rflags(c, f & ~(uint64_t)FL_RF);
-	c->brk |= BRK_JUMP; /* IF or TF may have changed */
+	c->brk |= BRK_STOP; /* IF or TF may have changed: the loop must look */
 }
 
 /* ENTER size, level (SDM vol. 2, ENTER). */

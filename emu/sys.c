@@ -78,8 +78,12 @@ void op_sti(struct cpu *c, const struct insn *i)
 {
 	(void)i;
 	if_check(c);
+	/* STI with IF clear holds interrupts off until the next instruction
+	 * has retired (SDM vol. 2, STI). */
+	if (!(c->rflags & FL_IF))
+		c->shadow_until = c->icount + 2;
 	c->rflags |= FL_IF;
-	c->brk |= BRK_JUMP;
+	c->brk |= BRK_STOP;
 }
 
 void op_cpuid(struct cpu *c, const struct insn *i)
