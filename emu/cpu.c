@@ -5,6 +5,7 @@
 
 #include "emu/bus.h"
 #include "emu/dcache.h"
+#include "emu/event.h"
 #include "emu/flags.h"
 #include "emu/mem.h"
 
@@ -139,6 +140,19 @@ void emu_update_mode(struct cpu *c)
 		c->stack_sz = (ss->ar & AR_DB) ? SZ32 : SZ16;
 	c->jc_gen++; /* blocks were looked up under the old CS */
 	c->brk |= BRK_JUMP;
+	/* One event per change of mode, CPL or paging. */
+	const char *m = evt_mode_name(c);
+	bool pg = (c->cr0 & CR0_PG) != 0;
+	if (m != c->mode_seen || c->cpl != c->cpl_seen || pg != c->pg_seen) {
+		c->mode_seen = m;
+		c->cpl_seen = c->cpl;
+		c->pg_seen = pg;
+		struct event e = { .type = EVT_MODE };
+		e.u.mode.mode = m;
+		e.u.mode.cpl = c->cpl;
+		e.u.mode.paging = pg;
+		evt_emit(c, &e);
+	}
 }
 
 uint64_t emu_get_rflags(struct cpu *c)

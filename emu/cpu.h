@@ -128,6 +128,7 @@ enum emu_stop {
 
 struct block;
 struct cpu;
+struct event;
 struct bus;
 struct fwcfg;
 struct ioapic;
@@ -254,6 +255,17 @@ struct cpu {
 	struct dcache *dcache;               /* decoded instruction blocks */
 	struct jc_entry jc[JC_ENTRIES];      /* RIP -> block, see struct jc_entry */
 	uint64_t jc_gen;                     /* current generation of jc */
+
+	/* --- observers of the event stream (emu/event.h) --- */
+	struct {
+		void (*fn)(void *opaque, const struct event *e);
+		void *opaque;
+	} obs[4];
+	int nobs;
+	bool trace_walks;        /* emit EVT_WALK for every page walk */
+	const char *mode_seen;   /* the mode, CPL and paging last reported in */
+	uint8_t cpl_seen;        /* an EVT_MODE event */
+	bool pg_seen;
 
 	/* --- statistics, for the debugger and `--stats` --- */
 	struct {

@@ -9,15 +9,38 @@
 #define MAX_EXTENDED 0x80000008u
 
 /* CPUID.1:EDX and ECX. */
+#define F1_EDX_DE     (1u << 2)
+#define F1_EDX_PSE    (1u << 3)
 #define F1_EDX_TSC    (1u << 4)
+#define F1_EDX_MSR    (1u << 5)
+#define F1_EDX_PAE    (1u << 6)
 #define F1_EDX_CX8    (1u << 8)
+#define F1_EDX_APIC   (1u << 9)
+#define F1_EDX_SEP    (1u << 11)
+#define F1_EDX_MTRR   (1u << 12)
+#define F1_EDX_PGE    (1u << 13)
 #define F1_EDX_CMOV   (1u << 15)
+#define F1_EDX_PAT    (1u << 16)
+#define F1_EDX_PSE36  (1u << 17)
 #define F1_ECX_CX16   (1u << 13)
+#define F1_ECX_PCID   (1u << 17)
+#define F1_ECX_X2APIC (1u << 21)
 #define F1_ECX_MOVBE  (1u << 22)
 #define F1_ECX_POPCNT (1u << 23)
-/* CPUID.80000001h:ECX. */
-#define FX_ECX_LAHF   (1u << 0)
-#define FX_ECX_LZCNT  (1u << 5)
+#define F1_ECX_TSCDL  (1u << 24)
+/* CPUID.7.0:EBX and ECX. */
+#define F7_EBX_SMEP    (1u << 7)
+#define F7_EBX_INVPCID (1u << 10)
+#define F7_EBX_SMAP    (1u << 20)
+#define F7_ECX_UMIP    (1u << 2)
+/* CPUID.80000001h:ECX and EDX. */
+#define FX_ECX_LAHF    (1u << 0)
+#define FX_ECX_LZCNT   (1u << 5)
+#define FX_EDX_SYSCALL (1u << 11)
+#define FX_EDX_NX      (1u << 20)
+#define FX_EDX_PG1G    (1u << 26)
+#define FX_EDX_RDTSCP  (1u << 27)
+#define FX_EDX_LM      (1u << 29)
 
 static void put_str(uint32_t *regs, const char *s, int nregs)
 {
@@ -49,17 +72,24 @@ void emu_cpuid(uint32_t leaf, uint32_t subleaf, struct cpuid_leaf *o)
 		 * 64-byte cache lines, APIC ID 0. */
 		o->eax = 0x000306a9;
 		o->ebx = (1u << 16) | (8u << 8);
-		o->ecx = F1_ECX_CX16 | F1_ECX_MOVBE | F1_ECX_POPCNT;
-		o->edx = F1_EDX_TSC | F1_EDX_CX8 | F1_EDX_CMOV;
+		o->ecx = F1_ECX_CX16 | F1_ECX_PCID | F1_ECX_X2APIC | F1_ECX_MOVBE |
+			 F1_ECX_POPCNT | F1_ECX_TSCDL;
+		o->edx = F1_EDX_DE | F1_EDX_PSE | F1_EDX_TSC | F1_EDX_MSR | F1_EDX_PAE |
+			 F1_EDX_CX8 | F1_EDX_APIC | F1_EDX_SEP | F1_EDX_MTRR | F1_EDX_PGE |
+			 F1_EDX_CMOV | F1_EDX_PAT | F1_EDX_PSE36;
 		break;
 	case 7:
-		(void)subleaf; /* subleaf 0 is the only one, and it is all zero */
+		if (subleaf == 0) {
+			o->ebx = F7_EBX_SMEP | F7_EBX_INVPCID | F7_EBX_SMAP;
+			o->ecx = F7_ECX_UMIP;
+		}
 		break;
 	case 0x80000000u:
 		o->eax = MAX_EXTENDED;
 		break;
 	case 0x80000001u:
 		o->ecx = FX_ECX_LAHF | FX_ECX_LZCNT;
+		o->edx = FX_EDX_SYSCALL | FX_EDX_NX | FX_EDX_PG1G | FX_EDX_RDTSCP | FX_EDX_LM;
 		break;
 	case 0x80000002u: case 0x80000003u: case 0x80000004u: {
 		uint32_t v[12];

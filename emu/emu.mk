@@ -7,7 +7,9 @@ $(EMU_LIB): $(EMU_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+EXTRA_CFLAGS_emu = $(call pkgcflags,libcjson)
+
 $(BUILD)/nestlab: $(BUILD)/emu/main.o $(EMU_LIB)
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,libcjson)
 
 all: $(BUILD)/nestlab

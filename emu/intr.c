@@ -4,6 +4,7 @@
  * external interrupts and NMIs. Task gates (hardware task switching) are
  * not modelled: delivery through one raises #GP with the IDT error code
  * (docs/cpu-model.md). */
+#include "emu/event.h"
 #include "emu/flags.h"
 #include "emu/intr.h"
 #include "emu/mem.h"
@@ -205,6 +206,20 @@ void emu_deliver(struct cpu *c, unsigned vector, enum event_kind kind,
 		 bool has_error, uint32_t error)
 {
 	uint32_t ext = (kind == EV_SOFT_INT || kind == EV_SOFT_EXC) ? 0 : 1;
+	struct event e;
+	if (kind == EV_EXTERNAL || kind == EV_NMI) {
+		e.type = EVT_INTERRUPT;
+		e.u.irq.vector = (uint8_t)vector;
+		e.u.irq.nmi = kind == EV_NMI;
+	} else {
+		e.type = EVT_EXCEPTION;
+		e.u.exc.vector = (uint8_t)vector;
+		e.u.exc.has_error = has_error && kind == EV_FAULT;
+		e.u.exc.error = error;
+		e.u.exc.software = kind != EV_FAULT;
+		e.u.exc.cr2 = c->cr2;
+	}
+	evt_emit(c, &e);
 	c->in_delivery = true;
 	c->delivering = (uint8_t)vector;
 	c->deliver_ext = (uint8_t)ext;

@@ -1,6 +1,7 @@
 /* Port I/O: permission checks and dispatch to the bus. */
 #include "emu/io.h"
 #include "emu/bus.h"
+#include "emu/event.h"
 #include "emu/mem.h"
 
 void io_check(struct cpu *c, uint16_t port, int bytes)
@@ -24,13 +25,26 @@ void io_check(struct cpu *c, uint16_t port, int bytes)
 		emu_raise(c, VEC_GP, 0);
 }
 
+static void emit_io(struct cpu *c, uint16_t port, int bytes, bool in, uint32_t v)
+{
+	struct event e = { .type = EVT_IO };
+	e.u.io.port = port;
+	e.u.io.bytes = (uint8_t)bytes;
+	e.u.io.in = in;
+	e.u.io.value = v;
+	evt_emit(c, &e);
+}
+
 uint32_t io_in(struct cpu *c, uint16_t port, int bytes)
 {
-	return bus_in(c->bus, port, bytes);
+	uint32_t v = bus_in(c->bus, port, bytes);
+	emit_io(c, port, bytes, true, v);
+	return v;
 }
 
 void io_out(struct cpu *c, uint16_t port, int bytes, uint32_t v)
 {
+	emit_io(c, port, bytes, false, v);
 	bus_out(c->bus, port, bytes, v);
 	if (c->exit_requested)
 		c->brk |= BRK_STOP;

@@ -6,7 +6,10 @@
 #include <time.h>
 
 #include "emu/cpu.h"
+#include "emu/loader.h"
 #include "emu/msg.h"
+#include "emu/pc.h"
+#include "emu/trace.h"
 
 #define NESTLAB_VERSION "0.1.0"
 
@@ -18,19 +21,28 @@ enum {
 	EXIT_BAD_IMAGE = 4,
 	EXIT_GUEST_EXCEPTION = 6,
 	EXIT_BUDGET = 8,
+	EXIT_TRIPLE = 10,
 };
 
 static enum lang lang;
 
 #define say(id, ...) fprintf(stderr, msg(lang, MSG_##id), ##__VA_ARGS__)
 
+#define MAX_MODULES 16
+
 struct run_opts {
 	const char *image;
-	int bits;
+	const char *append;
+	const char *modules[MAX_MODULES];
+	int nmodules;
+	int bits;                /* 0: not a flat binary */
 	uint64_t load, entry;
-	bool have_entry;
+	bool have_load, have_entry;
 	uint64_t mem_mib;
 	uint64_t max_insns;
+	double timeout;          /* host seconds, 0: none */
+	const char *trace;       /* JSON Lines trace file */
+	bool trace_walks;        /* ... with every page walk */
 	bool stats;
 };
 
@@ -51,11 +63,11 @@ static const char *mode_name(const struct cpu *c)
 {
 	if (!(c->cr0 & CR0_PE))
 		return msg(lang, MSG_MODE_REAL);
-	switch (c->code_sz) {
-	case SZ64: return msg(lang, MSG_MODE_LONG64);
-	case SZ32: return msg(lang, MSG_MODE_PROT32);
-	default:   return msg(lang, MSG_MODE_PROT16);
-	}
+	if (c->code_sz == SZ64)
+		return msg(lang, MSG_MODE_LONG64);
+	if (c->efer & EFER_LMA)
+		return msg(lang, MSG_MODE_COMPAT);
+	return msg(lang, c->code_sz == SZ32 ? MSG_MODE_PROT32 : MSG_MODE_PROT16);
 }
 
 static const char *vector_name(unsigned v)
@@ -110,8 +122,7 @@ static uint8_t *read_file(const char *path, size_t *len)
 
 static int parse_run(int argc, char **argv, struct run_opts *o)
 {
-	*o = (struct run_opts){ .bits = 64, .load = 0x100000, .mem_mib = 64,
-				.max_insns = 10000000000ull };
+	*o = (struct run_opts){ .load = 0x100000, .mem_mib = 128, .max_insns = 10000000000ull };
 	for (int k = 0; k < argc; k++) {
 		const char *a = argv[k];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -120,6 +131,10 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		}
 		if (!strcmp(a, "--stats")) {
 			o->stats = true;
+			continue;
+		}
+		if (!strcmp(a, "--trace-walks")) {
+			o->trace_walks = true;
 			continue;
 		}
 		if (a[0] != '-' || !a[1]) {
@@ -131,7 +146,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			continue;
 		}
 		static const char *const valued[] = { "--bits", "--load", "--entry", "--mem",
-						      "--max-insns", "--lang" };
+						      "--max-insns", "--lang", "--append",
+						      "--module", "--timeout", "--trace" };
 		bool known = false;
 		for (size_t v = 0; v < sizeof valued / sizeof valued[0]; v++)
 			known |= !strcmp(a, valued[v]);
@@ -154,6 +170,31 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			lang = (enum lang)l;
 			continue;
 		}
+		if (!strcmp(a, "--append")) {
+			o->append = val;
+			continue;
+		}
+		if (!strcmp(a, "--trace")) {
+			o->trace = val;
+			continue;
+		}
+		if (!strcmp(a, "--module")) {
+			if (o->nmodules == MAX_MODULES) {
+				say(BAD_NUMBER, val, a);
+				return -1;
+			}
+			o->modules[o->nmodules++] = val;
+			continue;
+		}
+		if (!strcmp(a, "--timeout")) {
+			char *end;
+			o->timeout = strtod(val, &end);
+			if (*end || !(o->timeout > 0) || o->timeout > 1e7) {
+				say(BAD_NUMBER, val, a);
+				return -1;
+			}
+			continue;
+		}
 		if (!parse_u64(val, &n)) {
 			if (!strcmp(a, "--bits"))
 				say(BAD_BITS, val);
@@ -169,11 +210,12 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			o->bits = (int)n;
 		} else if (!strcmp(a, "--load")) {
 			o->load = n;
+			o->have_load = true;
 		} else if (!strcmp(a, "--entry")) {
 			o->entry = n;
 			o->have_entry = true;
 		} else if (!strcmp(a, "--mem")) {
-			if (n < 1 || n > 65536) {
+			if (n < 2 || n > 65536) {
 				say(BAD_MEM, val);
 				return -1;
 			}
@@ -184,6 +226,14 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 	}
 	if (!o->image) {
 		say(NO_IMAGE);
+		return -1;
+	}
+	if (!o->bits && (o->have_load || o->have_entry)) {
+		say(FLAT_ONLY, o->have_load ? "--load" : "--entry");
+		return -1;
+	}
+	if (o->trace_walks && !o->trace) {
+		say(NEEDS_TRACE);
 		return -1;
 	}
 	if (!o->have_entry)
@@ -198,6 +248,73 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Load a flat binary into the fixture state --bits asks for. */
+static int load_flat(struct cpu *c, const struct run_opts *o, const uint8_t *img, size_t len)
+{
+	uint64_t ram = o->mem_mib << 20;
+	if (o->load > ram || len > ram - o->load) {
+		say(IMAGE_TOO_BIG, o->image, (unsigned long long)len,
+		    (unsigned long long)o->load, (unsigned long long)o->mem_mib);
+		return -1;
+	}
+	if (o->entry >= ram) {
+		say(ENTRY_OUTSIDE, (unsigned long long)o->entry);
+		return -1;
+	}
+	if (o->bits == 16 && (o->entry > 0xffff || o->load + len > 0x10000)) {
+		say(ENTRY_16BIT);
+		return -1;
+	}
+	emu_reset_flat(c, o->bits == 16 ? SZ16 : o->bits == 32 ? SZ32 : SZ64);
+	emu_phys_write(c, o->load, img, len);
+	c->rip = o->entry;
+	return 0;
+}
+
+/* Say why a load failed, in the user's language. */
+static void say_load_error(const struct run_opts *o, const struct load_result *r)
+{
+	unsigned long long a = r->a, b = r->b;
+	switch (r->err) {
+	case LOAD_NOT_BOOTABLE:  say(LOAD_NOT_BOOTABLE, o->image); break;
+	case LOAD_BAD_HEADER:    say(LOAD_BAD_HEADER, o->image, a, b); break;
+	case LOAD_BAD_ELF:       say(LOAD_BAD_ELF, o->image, a); break;
+	case LOAD_TRUNCATED:     say(LOAD_TRUNCATED, o->image, a, b); break;
+	case LOAD_OVERLAP:       say(LOAD_OVERLAP, o->image, a, b); break;
+	case LOAD_NO_FIT:        say(LOAD_NO_FIT, o->image, a, b); break;
+	case LOAD_MODULE_NO_FIT: say(LOAD_MODULE_NO_FIT, o->image, a); break;
+	default:                 say(LOAD_UNSUPPORTED, o->image, a); break;
+	}
+}
+
+/* Read the modules ('FILE [ARGS]': the file is up to the first space; the
+ * whole string is the module's command line, as QEMU's -initrd does). */
+static int read_modules(const struct run_opts *o, struct module *m, uint8_t **bufs)
+{
+	for (int k = 0; k < o->nmodules; k++) {
+		char path[4096];
+		const char *sp = strchr(o->modules[k], ' ');
+		size_t n = sp ? (size_t)(sp - o->modules[k]) : strlen(o->modules[k]);
+		if (n >= sizeof path)
+			n = sizeof path - 1;
+		memcpy(path, o->modules[k], n);
+		path[n] = 0;
+		size_t len;
+		bufs[k] = read_file(path, &len);
+		if (!bufs[k])
+			return -1;
+		m[k] = (struct module){ o->modules[k], bufs[k], len };
+	}
+	return 0;
+}
+
+static void say_exception_name(const struct exc *e, char *err, size_t n)
+{
+	err[0] = 0;
+	if (e->has_error)
+		snprintf(err, n, msg(lang, MSG_ERROR_CODE), e->error);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
@@ -208,46 +325,68 @@ static int cmd_run(int argc, char **argv)
 	uint8_t *img = read_file(o.image, &len);
 	if (!img)
 		return EXIT_BAD_IMAGE;
-	uint64_t ram = o.mem_mib << 20;
 	if (len == 0) {
 		say(EMPTY_IMAGE, o.image);
 		free(img);
 		return EXIT_BAD_IMAGE;
 	}
-	if (o.load > ram || len > ram - o.load) {
-		say(IMAGE_TOO_BIG, o.image, (unsigned long long)len,
-		    (unsigned long long)o.load, (unsigned long long)o.mem_mib);
-		free(img);
-		return EXIT_BAD_IMAGE;
-	}
-	if (o.entry >= ram) {
-		say(ENTRY_OUTSIDE, (unsigned long long)o.entry);
-		free(img);
-		return EXIT_BAD_IMAGE;
-	}
-	if (o.bits == 16 && (o.entry > 0xffff || o.load + len > 0x10000)) {
-		say(ENTRY_16BIT);
-		free(img);
-		return EXIT_BAD_IMAGE;
-	}
-	struct cpu *c = emu_new(ram);
+	struct cpu *c = emu_new(o.mem_mib << 20);
 	if (!c) {
 		say(NO_MEMORY, (unsigned long long)o.mem_mib);
 		free(img);
 		return EXIT_BAD_IMAGE;
 	}
-	emu_reset_flat(c, o.bits == 16 ? SZ16 : o.bits == 32 ? SZ32 : SZ64);
-	emu_phys_write(c, o.load, img, len);
-	free(img);
-	c->rip = o.entry;
+	int status = EXIT_BAD_IMAGE;
+	struct module mods[MAX_MODULES];
+	uint8_t *modbufs[MAX_MODULES] = { 0 };
+	if (!pc_attach(c, stdout, o.append)) {
+		say(NO_DEVICES);
+		goto out;
+	}
+	if (o.bits) {
+		if (load_flat(c, &o, img, len) < 0)
+			goto out;
+	} else {
+		if (read_modules(&o, mods, modbufs) < 0)
+			goto out;
+		struct load_opts lo = { o.image, o.append, mods, o.nmodules };
+		struct load_result r = load_image(c, img, len, &lo);
+		if (r.err) {
+			say_load_error(&o, &r);
+			goto out;
+		}
+	}
 
-	double t0 = now();
-	enum emu_stop stop = emu_run(c, o.max_insns);
-	double t = now() - t0;
+	struct trace *tr = NULL;
+	if (o.trace) {
+		tr = trace_open(c, o.trace, o.image, o.trace_walks);
+		if (!tr) {
+			say(CANNOT_WRITE, o.trace, strerror(errno));
+			goto out;
+		}
+	}
+
+	/* Run in slices so that --timeout is checked now and then; virtual
+	 * time does not depend on the slicing. */
+	double t0 = now(), t = 0;
+	enum emu_stop stop = EMU_STOP_BUDGET;
+	bool timed_out = false;
+	while (c->icount < o.max_insns) {
+		uint64_t slice = o.max_insns - c->icount;
+		if (o.timeout && slice > 20000000)
+			slice = 20000000;
+		stop = emu_run(c, slice);
+		if (stop != EMU_STOP_BUDGET)
+			break;
+		if (o.timeout && now() - t0 >= o.timeout) {
+			timed_out = true;
+			break;
+		}
+	}
+	t = now() - t0;
 	fflush(stdout);
 
-	int status;
-	char end[128];
+	char end[128], err[48];
 	switch (stop) {
 	case EMU_STOP_EXIT:
 		status = (int)(c->exit_code & 0xff);
@@ -257,19 +396,28 @@ static int cmd_run(int argc, char **argv)
 		status = EXIT_HALTED;
 		snprintf(end, sizeof end, "%s", msg(lang, MSG_END_HALT));
 		break;
-	case EMU_STOP_EXCEPTION: {
-		char err[48] = "";
-		if (c->exc.has_error)
-			snprintf(err, sizeof err, msg(lang, MSG_ERROR_CODE), c->exc.error);
+	case EMU_STOP_EXCEPTION:
+		say_exception_name(&c->exc, err, sizeof err);
 		say(STOP_EXCEPTION, vector_name(c->exc.vector), c->exc.vector, err,
 		    (unsigned long long)c->exc.rip, mode_name(c));
 		status = EXIT_GUEST_EXCEPTION;
 		snprintf(end, sizeof end, "%s", msg(lang, MSG_END_EXCEPTION));
 		break;
-	}
+	case EMU_STOP_TRIPLE:
+		say_exception_name(&c->exc, err, sizeof err);
+		say(STOP_TRIPLE, (unsigned long long)c->exc.rip, mode_name(c),
+		    vector_name(c->exc.vector), c->exc.vector, err,
+		    vector_name(c->first_exc.vector), (unsigned long long)c->first_exc.rip);
+		status = EXIT_TRIPLE;
+		snprintf(end, sizeof end, "%s", msg(lang, MSG_END_TRIPLE));
+		break;
 	default:
-		say(STOP_BUDGET, (unsigned long long)c->icount, (unsigned long long)c->rip,
-		    mode_name(c));
+		if (timed_out)
+			say(STOP_TIMEOUT, t, (unsigned long long)c->icount,
+			    (unsigned long long)c->rip, mode_name(c));
+		else
+			say(STOP_BUDGET, (unsigned long long)c->icount,
+			    (unsigned long long)c->rip, mode_name(c));
 		status = EXIT_BUDGET;
 		snprintf(end, sizeof end, "%s", msg(lang, MSG_END_BUDGET));
 		break;
@@ -277,6 +425,17 @@ static int cmd_run(int argc, char **argv)
 	if (o.stats)
 		say(STATS, (unsigned long long)c->icount, t,
 		    t > 0 ? (double)c->icount / t / 1e6 : 0.0, end);
+	static const char *const reasons[] = {
+		[EMU_STOP_BUDGET] = "budget", [EMU_STOP_HLT] = "halt",
+		[EMU_STOP_EXCEPTION] = "exception", [EMU_STOP_EXIT] = "exit",
+		[EMU_STOP_TRIPLE] = "triple-fault",
+	};
+	trace_close(tr, timed_out ? "timeout" : reasons[stop], (unsigned)status);
+out:
+	for (int k = 0; k < MAX_MODULES; k++)
+		free(modbufs[k]);
+	free(img);
+	pc_detach(c);
 	emu_free(c);
 	return status;
 }

@@ -3,6 +3,7 @@
  * decoded code (which must drop that code: self-modifying code stays exact). */
 #include "emu/mem.h"
 #include "emu/dcache.h"
+#include "emu/event.h"
 #include "emu/paging.h"
 
 _Noreturn void seg_fault_canonical(struct cpu *c, int seg)
@@ -53,7 +54,15 @@ uint64_t mem_translate(struct cpu *c, uint64_t lin, enum acc acc)
 	uint64_t pa = lin;
 
 	if (paging_on(c)) {
-		if (!paging_walk(c, lin, kind, user, true, &w)) {
+		bool ok = paging_walk(c, lin, kind, user, true, &w);
+		if (c->trace_walks) {
+			struct event e = { .type = EVT_WALK };
+			e.u.walk.w = &w;
+			e.u.walk.kind = (uint8_t)kind;
+			e.u.walk.user = user;
+			evt_emit(c, &e);
+		}
+		if (!ok) {
 			c->cr2 = lin;
 			c->stats.page_faults++;
 			emu_raise(c, VEC_PF, w.error);

@@ -2,6 +2,7 @@
  * blocks, fire due timers, take interrupts, wake from HLT; turn raised
  * exceptions into delivery (or #DF, or shutdown); stop on the budget. */
 #include "emu/dcache.h"
+#include "emu/event.h"
 #include "emu/insn.h"
 #include "emu/intr.h"
 #include "emu/mem.h"
@@ -126,6 +127,14 @@ enum emu_stop emu_run(struct cpu *c, uint64_t budget)
 		 * instruction: deliver it (a fault during delivery comes back
 		 * here too, and becomes #DF or a shutdown). */
 		c->cur = NULL;
+		if (c->exc_stop) {
+			struct event e = { .type = EVT_EXCEPTION };
+			e.u.exc.vector = c->exc.vector;
+			e.u.exc.has_error = c->exc.has_error;
+			e.u.exc.error = c->exc.error;
+			e.u.exc.cr2 = c->cr2;
+			evt_emit(c, &e);
+		}
 		if (c->exc_stop || !emu_handle_exception(c)) {
 			c->in_run = false;
 			return c->triple ? EMU_STOP_TRIPLE : EMU_STOP_EXCEPTION;

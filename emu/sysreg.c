@@ -19,11 +19,9 @@
 
 #define CR4_TSD (1u << 2)
 #define CR4_DE  (1u << 3)
-#define CR4_MCE (1u << 6)
-#define CR4_PCE (1u << 8)
 /* The CR4 bits this CPU implements; setting any other is #GP(0). */
-#define CR4_SUPPORTED (CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE | \
-		       CR4_PCE | CR4_UMIP | CR4_PCIDE | CR4_SMEP | CR4_SMAP)
+#define CR4_SUPPORTED (CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_PGE | CR4_UMIP | \
+		       CR4_PCIDE | CR4_SMEP | CR4_SMAP)
 
 static void need_cpl0(struct cpu *c)
 {

@@ -11,7 +11,7 @@ EXTRA_CFLAGS_tests      = $(call pkgcflags,criterion unicorn capstone)
 EXTRA_CFLAGS_tests/diff = $(call pkgcflags,unicorn)
 
 $(UNIT_BIN): $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(EMU_LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,criterion)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,criterion libcjson)
 $(DIFF_BIN): $(DIFF_SRCS:%.c=$(BUILD)/%.o) $(EMU_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,unicorn) -lm
 $(LEN_BIN): $(BUILD)/tests/lencheck.o $(EMU_LIB)

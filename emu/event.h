@@ -1,0 +1,59 @@
+/* The machine's event stream. The CPU and the devices emit events; the
+ * trace writer, the debugger, the grader and the statistics observe them.
+ * No observer reaches into the interpreter: everything it learns comes in
+ * a struct event. Emitting costs one branch when nobody observes. */
+#ifndef EMU_EVENT_H
+#define EMU_EVENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "emu/cpu.h"
+#include "emu/paging.h"
+
+enum evt_type {
+	EVT_EXCEPTION,   /* an exception delivered (or ending a flat run) */
+	EVT_INTERRUPT,   /* an external interrupt or NMI taken */
+	EVT_IO,          /* a port access */
+	EVT_MODE,        /* the CPU mode changed (real, protected, long, paging) */
+	EVT_WALK,        /* a page walk (only when walk events are asked for) */
+	EVT_SERIAL,      /* a byte transmitted on the serial port */
+	EVT_END,         /* the run ended */
+};
+
+struct event {
+	enum evt_type type;
+	uint64_t icount;         /* instructions retired when it happened */
+	uint64_t vtime;          /* virtual time, ns */
+	uint64_t rip;            /* where the CPU was */
+	union {
+		struct { uint8_t vector; bool has_error; uint32_t error; bool software; uint64_t cr2; } exc;
+		struct { uint8_t vector; bool nmi; } irq;
+		struct { uint16_t port; uint8_t bytes; bool in; uint32_t value; } io;
+		struct { const char *mode; uint8_t cpl; bool paging; } mode;
+		struct { const struct walk *w; uint8_t kind; bool user; } walk;
+		struct { uint8_t byte; } serial;
+		struct { const char *reason; uint32_t status; } end;
+	} u;
+};
+
+typedef void (*evt_observer)(void *opaque, const struct event *e);
+
+#define EVT_MAX_OBSERVERS 4
+
+/* Add an observer; false if there are too many. */
+bool evt_observe(struct cpu *c, evt_observer fn, void *opaque);
+
+/* Emit (fills icount, vtime and rip). */
+void evt_emit_slow(struct cpu *c, struct event *e);
+static inline void evt_emit(struct cpu *c, struct event *e)
+{
+	if (c->nobs)
+		evt_emit_slow(c, e);
+}
+
+/* The current mode's name, as events and messages spell it: "real",
+ * "protected16", "protected32", "compat16", "compat32", "long64". */
+const char *evt_mode_name(const struct cpu *c);
+
+#endif
