@@ -286,6 +286,10 @@ static void multiboot_state(struct cpu *c, uint64_t entry, uint32_t eax, uint32_
 	c->rip = entry;
 	c->gpr[R_AX] = eax;
 	c->gpr[R_BX] = ebx;
+	/* The spec leaves ESP undefined; a usable stack below the classic
+	 * boot-sector address keeps kernels that push before setting their
+	 * own working, as they do under QEMU. */
+	c->gpr[R_SP] = 0x7c00;
 }
 
 /* Plain ELF64: 64-bit mode on identity-mapped page tables (1 GiB pages for
