@@ -137,9 +137,9 @@ static void dshift(struct cpu *c, const struct insn *i, bool left)
 		unsigned __int128 cat;
 		if (left) {
 			cat = ((unsigned __int128)d << w) | s;
+			cf = (uint64_t)(cat >> (2 * w - n)) & 1; /* the last bit out */
 			cat <<= n;
 			r = (uint64_t)(cat >> w) & sz_mask[sz];
-			cf = (uint64_t)(cat >> (2 * w)) & 1;
 		} else {
 			cat = ((unsigned __int128)s << w) | d;
 			cf = (uint64_t)(cat >> (n - 1)) & 1;

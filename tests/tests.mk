@@ -3,7 +3,7 @@
 UNIT_SRCS := $(wildcard tests/*_test.c)
 UNIT_BIN  := $(BUILD)/tests/unit
 DIFF_SRCS := $(wildcard tests/diff/*.c)
-DIFF_BIN  := $(BUILD)/tests/diff
+DIFF_BIN  := $(BUILD)/tests/unicorn-diff
 LEN_BIN   := $(BUILD)/tests/lencheck
 BENCH_BIN := $(BUILD)/tests/bench
 
