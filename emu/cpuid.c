@@ -5,7 +5,7 @@
 
 #include "emu/cpuid.h"
 
-#define MAX_BASIC    0x7u
+#define MAX_BASIC    0x16u
 #define MAX_EXTENDED 0x80000008u
 
 /* CPUID.1:EDX and ECX. */
@@ -83,6 +83,18 @@ void emu_cpuid(uint32_t leaf, uint32_t subleaf, struct cpuid_leaf *o)
 			o->ebx = F7_EBX_SMEP | F7_EBX_INVPCID | F7_EBX_SMAP;
 			o->ecx = F7_ECX_UMIP;
 		}
+		break;
+	case 0x15:
+		/* TSC / crystal ratio 1/1 with a 1 GHz "crystal": the TSC runs
+		 * at 1 GHz of virtual time, one tick per nanosecond. */
+		o->eax = 1;
+		o->ebx = 1;
+		o->ecx = 1000000000u;
+		break;
+	case 0x16:
+		o->eax = 1000; /* base frequency, MHz */
+		o->ebx = 1000; /* maximum frequency */
+		o->ecx = 1000; /* bus (reference) frequency: the APIC timer's clock */
 		break;
 	case 0x80000000u:
 		o->eax = MAX_EXTENDED;

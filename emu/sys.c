@@ -3,6 +3,7 @@
 #include "emu/cpuid.h"
 #include "emu/exec.h"
 #include "emu/io.h"
+#include "emu/vtime.h"
 
 #define CR4_TSD (1u << 2)
 
@@ -97,13 +98,13 @@ void op_cpuid(struct cpu *c, const struct insn *i)
 	reg_set(c, R_DX, SZ32, r.edx);
 }
 
-/* The TSC counts retired instructions: virtual time (docs/cpu-model.md). */
+/* The TSC is virtual time in ns, plus IA32_TSC writes (docs/cpu-model.md). */
 void op_rdtsc(struct cpu *c, const struct insn *i)
 {
 	(void)i;
 	if ((c->cr4 & CR4_TSD) && c->cpl != 0 && (c->cr0 & CR0_PE))
 		emu_raise(c, VEC_GP, 0);
-	uint64_t tsc = c->icount + c->tsc_offset;
+	uint64_t tsc = emu_now(c) + c->tsc_offset;
 	reg_set(c, R_AX, SZ32, tsc);
 	reg_set(c, R_DX, SZ32, tsc >> 32);
 }

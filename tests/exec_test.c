@@ -113,7 +113,7 @@ Test(exec, cpuid_model)
 	cr_assert_not(l.ecx & (1u << 5), "no VMX yet");
 	/* past the last leaf: the highest basic leaf */
 	struct cpuid_leaf hi;
-	emu_cpuid(7, 0, &hi);
+	emu_cpuid(0x16, 0, &hi);
 	emu_cpuid(0x1000, 0, &l);
 	cr_assert_eq(memcmp(&l, &hi, sizeof l), 0);
 }
