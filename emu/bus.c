@@ -29,6 +29,37 @@ bool bus_add_pio(struct bus *b, const struct pio_dev *d)
 	return true;
 }
 
+void bus_remove(struct bus *b, const void *opaque)
+{
+	int n = 0;
+	for (int k = 0; k < b->npio; k++)
+		if (b->pio[k].opaque != opaque)
+			b->pio[n++] = b->pio[k];
+	b->npio = n;
+	n = 0;
+	for (int k = 0; k < b->nmmio; k++)
+		if (b->mmio[k].opaque != opaque)
+			b->mmio[n++] = b->mmio[k];
+	b->nmmio = n;
+}
+
+bool bus_move_mmio(struct bus *b, const void *opaque, uint64_t new_base)
+{
+	struct mmio_dev *w = NULL;
+	for (int k = 0; k < b->nmmio; k++)
+		if (b->mmio[k].opaque == opaque)
+			w = &b->mmio[k];
+	if (!w)
+		return false;
+	if (overlaps(new_base, w->size, 0, b->ram_size))
+		return false;
+	for (int k = 0; k < b->nmmio; k++)
+		if (&b->mmio[k] != w && overlaps(new_base, w->size, b->mmio[k].base, b->mmio[k].size))
+			return false;
+	w->base = new_base;
+	return true;
+}
+
 static const struct mmio_dev *find_mmio(const struct bus *b, uint64_t pa)
 {
 	for (int k = 0; k < b->nmmio; k++)

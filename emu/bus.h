@@ -43,6 +43,14 @@ struct bus {
 bool bus_add_mmio(struct bus *b, const struct mmio_dev *d);
 bool bus_add_pio(struct bus *b, const struct pio_dev *d);
 
+/* Take every port range and MMIO range whose opaque is `opaque` off the
+ * bus (a device being freed). */
+void bus_remove(struct bus *b, const void *opaque);
+
+/* Move the MMIO range registered with `opaque` to new_base. False if there
+ * is none, or the new place overlaps RAM or another device. */
+bool bus_move_mmio(struct bus *b, const void *opaque, uint64_t new_base);
+
 /* Physical accesses of 1, 2, 4 or 8 bytes that are not plain RAM (or cross
  * its end): devices, or open bus. */
 uint64_t bus_read(struct bus *b, uint64_t pa, int bytes);

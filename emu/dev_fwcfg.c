@@ -149,12 +149,7 @@ void fwcfg_free(struct fwcfg *f)
 {
 	if (!f)
 		return;
-	struct bus *b = f->c->bus;
-	int n = 0;
-	for (int k = 0; k < b->npio; k++) /* take our ports off the bus */
-		if (b->pio[k].opaque != f)
-			b->pio[n++] = b->pio[k];
-	b->npio = n;
+	bus_remove(f->c->bus, f);
 	if (f->c->fwcfg == f)
 		f->c->fwcfg = NULL;
 	fwcfg_release(f);

@@ -178,15 +178,6 @@ void ioapic_eoi(struct ioapic *io, uint8_t vector)
 	}
 }
 
-/* Take our window off the bus (bus.h has no remove call yet). */
-static void ioapic_unregister(struct bus *b, const struct ioapic *io)
-{
-	int n = 0;
-	for (int k = 0; k < b->nmmio; k++)
-		if (b->mmio[k].opaque != io)
-			b->mmio[n++] = b->mmio[k];
-	b->nmmio = n;
-}
 
 /* At reset every entry is masked, edge, fixed, vector 0 (datasheet). */
 struct ioapic *ioapic_new(struct cpu *c)
@@ -210,7 +201,7 @@ void ioapic_free(struct ioapic *io)
 {
 	if (!io)
 		return;
-	ioapic_unregister(io->c->bus, io);
+	bus_remove(io->c->bus, io);
 	if (io->c->ioapic == io)
 		io->c->ioapic = NULL;
 	free(io);

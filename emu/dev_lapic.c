@@ -670,31 +670,11 @@ static void firmware_handoff(struct lapic *l)
 	l->lvt[LVT_LINT1] = (DM_NMI << 8) | (1u << 15);
 }
 
-static struct mmio_dev *our_window(struct lapic *l)
-{
-	struct bus *b = l->c->bus;
-	for (int k = 0; k < b->nmmio; k++)
-		if (b->mmio[k].opaque == l)
-			return &b->mmio[k];
-	return NULL;
-}
-
 /* Move the register page; refused if the new page is RAM or another
- * device's. (bus.h has no call for this yet: our own entry is edited.) */
+ * device's. */
 static bool move_window(struct lapic *l, uint64_t addr)
 {
-	struct bus *b = l->c->bus;
-	struct mmio_dev *w = our_window(l);
-	if (!w || w->base == addr)
-		return w != NULL;
-	if (addr < b->ram_size)
-		return false;
-	for (int k = 0; k < b->nmmio; k++)
-		if (&b->mmio[k] != w && addr < b->mmio[k].base + b->mmio[k].size &&
-		    b->mmio[k].base < addr + APIC_PAGE)
-			return false;
-	w->base = addr;
-	return true;
+	return bus_move_mmio(l->c->bus, l, addr);
 }
 
 /* The rules of SDM 10.12.5: EN=0 with EXTD=1 is invalid; from x2APIC the
@@ -807,12 +787,7 @@ void lapic_free(struct lapic *l)
 	if (!l)
 		return;
 	vtimer_cancel(l->c, &l->timer);
-	struct bus *b = l->c->bus;
-	int n = 0;
-	for (int k = 0; k < b->nmmio; k++) /* take our page off the bus */
-		if (b->mmio[k].opaque != l)
-			b->mmio[n++] = b->mmio[k];
-	b->nmmio = n;
+	bus_remove(l->c->bus, l);
 	if (l->c->lapic == l)
 		l->c->lapic = NULL;
 	free(l);

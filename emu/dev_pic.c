@@ -378,17 +378,6 @@ static void chip_reset(struct pic_chip *ch, bool master)
 	};
 }
 
-/* Take our ports off the bus, so nothing reaches freed memory. (bus.h has
- * no remove call yet; this compacts its table in place.) */
-static void pic_unregister(struct bus *b, const struct pic *p)
-{
-	int n = 0;
-	for (int k = 0; k < b->npio; k++)
-		if (b->pio[k].opaque != p)
-			b->pio[n++] = b->pio[k];
-	b->npio = n;
-}
-
 struct pic *pic_new(struct cpu *c)
 {
 	struct pic *p = calloc(1, sizeof *p);
@@ -401,7 +390,7 @@ struct pic *pic_new(struct cpu *c)
 	for (unsigned k = 0; k < 3; k++) {
 		struct pio_dev d = { bases[k], 2, p, pic_in, pic_out };
 		if (!bus_add_pio(c->bus, &d)) {
-			pic_unregister(c->bus, p);
+			bus_remove(c->bus, p);
 			free(p);
 			return NULL;
 		}
@@ -414,7 +403,7 @@ void pic_free(struct pic *p)
 {
 	if (!p)
 		return;
-	pic_unregister(p->c->bus, p);
+	bus_remove(p->c->bus, p);
 	if (p->c->pic == p)
 		p->c->pic = NULL;
 	free(p);

@@ -467,14 +467,6 @@ static void pit_out(void *opaque, uint16_t port, int bytes, uint32_t v)
 
 /* --- the interface of emu/devices.h --- */
 
-static void pit_unregister(struct bus *b, const struct pit *t)
-{
-	int n = 0;
-	for (int k = 0; k < b->npio; k++) /* bus.h has no remove call yet */
-		if (b->pio[k].opaque != t)
-			b->pio[n++] = b->pio[k];
-	b->npio = n;
-}
 
 struct pit *pit_new(struct cpu *c)
 {
@@ -495,7 +487,7 @@ struct pit *pit_new(struct cpu *c)
 	struct pio_dev d40 = { 0x40, 4, t, pit_in, pit_out };
 	struct pio_dev d61 = { 0x61, 1, t, pit_in, pit_out };
 	if (!bus_add_pio(c->bus, &d40) || !bus_add_pio(c->bus, &d61)) {
-		pit_unregister(c->bus, t);
+		bus_remove(c->bus, t);
 		free(t);
 		return NULL;
 	}
@@ -508,7 +500,7 @@ void pit_free(struct pit *t)
 	if (!t)
 		return;
 	vtimer_cancel(t->c, &t->timer);
-	pit_unregister(t->c->bus, t);
+	bus_remove(t->c->bus, t);
 	if (t->c->pit == t)
 		t->c->pit = NULL;
 	free(t);

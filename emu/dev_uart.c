@@ -360,14 +360,6 @@ void uart_input(struct uart *u, const uint8_t *bytes, size_t n)
 	update_irq(u);
 }
 
-static void uart_unregister(struct bus *b, const struct uart *u)
-{
-	int n = 0;
-	for (int k = 0; k < b->npio; k++) /* bus.h has no remove call yet */
-		if (b->pio[k].opaque != u)
-			b->pio[n++] = b->pio[k];
-	b->npio = n;
-}
 
 /* At reset (datasheet, "Reset"): IER, IIR (no interrupt), FCR, LCR and
  * MCR are zero; LSR has THRE and TEMT set. */
@@ -395,7 +387,7 @@ void uart_free(struct uart *u)
 {
 	if (!u)
 		return;
-	uart_unregister(u->c->bus, u);
+	bus_remove(u->c->bus, u);
 	if (u->c->uart == u)
 		u->c->uart = NULL;
 	free(u->inq);
