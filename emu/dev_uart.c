@@ -37,6 +37,7 @@
 
 #include "emu/bus.h"
 #include "emu/devices.h"
+#include "emu/event.h"
 
 #define FIFO_SIZE 16
 
@@ -209,10 +210,15 @@ static void transmit(struct uart *u, uint8_t b)
 {
 	u->thre_pending = false;
 	update_irq(u);
-	if (u->mcr & MCR_LOOP)
+	if (u->mcr & MCR_LOOP) {
 		rx_push(u, b);
-	else if (u->out)
-		fputc(b, u->out);
+	} else {
+		if (u->out)
+			fputc(b, u->out);
+		struct event e = { .type = EVT_SERIAL };
+		e.u.serial.byte = b;
+		evt_emit(u->c, &e);
+	}
 	u->thre_pending = true; /* THR is empty again at once */
 }
 

@@ -44,6 +44,7 @@ uint32_t io_in(struct cpu *c, uint16_t port, int bytes)
 
 void io_out(struct cpu *c, uint16_t port, int bytes, uint32_t v)
 {
+	v &= 0xffffffffu >> (32 - 8 * bytes);
 	emit_io(c, port, bytes, false, v);
 	bus_out(c->bus, port, bytes, v);
 	if (c->exit_requested)
