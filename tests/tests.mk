@@ -26,6 +26,7 @@ all: $(TEST_BINS)
 DIFF_CASES ?= 3000
 check: all
 	$(UNIT_BIN) --jobs 2
+	sh tests/cli.sh $(BUILD)/nestlab
 	$(DIFF_BIN) --cases $(DIFF_CASES)
 	$(LEN_BIN) --count 200000
 

@@ -1,0 +1,76 @@
+#!/bin/sh
+# nestlab run on bad input and on guests that misbehave: each case checks
+# the exit status and a phrase of the one-line message. Usage: cli.sh NESTLAB
+set -u
+nl=$1
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+pass=0
+fail=0
+
+# check NAME EXPECTED_STATUS PHRASE -- COMMAND...
+check() {
+	name=$1 want=$2 phrase=$3
+	shift 4
+	"$@" >"$dir/out" 2>"$dir/err" </dev/null
+	got=$?
+	if [ "$got" -ne "$want" ]; then
+		echo "FAIL $name: exit status $got, expected $want"
+		sed 's/^/  | /' "$dir/err"
+		fail=$((fail + 1))
+	elif [ -n "$phrase" ] && ! grep -q -- "$phrase" "$dir/err" "$dir/out"; then
+		echo "FAIL $name: no \"$phrase\" in the output"
+		sed 's/^/  | /' "$dir/err"
+		fail=$((fail + 1))
+	else
+		pass=$((pass + 1))
+	fi
+}
+
+# A Multiboot a.out-kludge image: header at 0, loaded at 1 MiB, entry
+# right after the 32-byte header; the code comes from $2 (printf escapes).
+mbimage() {
+	printf '\002\260\255\033\000\000\001\000\376\117\121\344' >"$1"   # magic, flags 0x10000, checksum
+	printf '\000\000\020\000\000\000\020\000\000\000\000\000\000\000\000\000' >>"$1"
+	printf '\040\000\020\000' >>"$1"                                 # entry 0x100020
+	printf "$2" >>"$1"
+}
+
+printf '\353\376' >"$dir/loop.bin"                      # jmp $
+printf '\260\005\346\364' >"$dir/exit5.bin"             # mov al,5; out 0xf4,al
+printf '\017\013' >"$dir/ud2.bin"                       # ud2
+head -c 4096 /dev/urandom | tr '\177' 'x' >"$dir/random.bin"
+: >"$dir/empty.bin"
+mbimage "$dir/triple.elf" '\017\013'                    # ud2 with no IDT
+mbimage "$dir/hello.elf" '\260\150\346\351\260\151\346\351\372\364'  # "hi" on 0xE9, cli, hlt
+img=build/guests/tests/cpuid.elf
+[ -f "$img" ] && head -c 3000 "$img" >"$dir/truncated.elf"
+
+check usage 2 "usage" -- "$nl"
+check unknown-command 2 "unknown command" -- "$nl" frobnicate
+check unknown-option 2 "unknown option '--frob'" -- "$nl" run --frob x
+check missing-value 2 "needs a value" -- "$nl" run "$dir/loop.bin" --mem
+check bad-mem 2 "between 2 and 65536" -- "$nl" run "$dir/loop.bin" --mem 1
+check bad-bits 2 "16, 32 or 64" -- "$nl" run "$dir/loop.bin" --bits 8
+check no-image 2 "needs an image" -- "$nl" run --stats
+check load-without-bits 2 "only applies to flat" -- "$nl" run "$dir/loop.bin" --load 0x1000
+check missing-file 4 "cannot read" -- "$nl" run "$dir/nope.elf"
+check empty-file 4 "is empty" -- "$nl" run "$dir/empty.bin"
+check not-bootable 4 "not a bootable image" -- "$nl" run "$dir/random.bin"
+[ -f "$img" ] && check truncated 4 "truncated" -- "$nl" run "$dir/truncated.elf"
+check missing-module 4 "cannot read" -- "$nl" run "$dir/hello.elf" --module "$dir/nope.mod"
+check too-big 4 "does not fit" -- "$nl" run "$dir/random.bin" --bits 32 --load 0x1ff800 --mem 2 --max-insns 10
+check budget 8 "after 1000 instructions" -- "$nl" run "$dir/loop.bin" --bits 32 --max-insns 1000
+check timeout 8 "timeout" -- "$nl" run "$dir/loop.bin" --bits 64 --timeout 0.3
+check debug-exit 11 "" -- "$nl" run "$dir/exit5.bin" --bits 16 --load 0x7c00
+check flat-exception 6 "#UD" -- "$nl" run "$dir/ud2.bin" --bits 64
+check triple-fault 10 "triple fault" -- "$nl" run "$dir/triple.elf"
+check halt 0 "" -- "$nl" run "$dir/hello.elf"
+check console 0 "hi" -- "$nl" run "$dir/hello.elf"
+check portuguese 2 "opção desconhecida" -- "$nl" run --lang pt-BR --frob
+check lang-env 4 "não é uma imagem" -- env LANG=pt_BR.UTF-8 "$nl" run "$dir/random.bin"
+check trace-needs-file 2 "needs --trace" -- "$nl" run "$dir/hello.elf" --trace-walks
+check trace-unwritable 4 "cannot write" -- "$nl" run "$dir/hello.elf" --trace /nonexistent/dir/t.jsonl
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
