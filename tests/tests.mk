@@ -27,6 +27,7 @@ DIFF_CASES ?= 3000
 check: all
 	$(UNIT_BIN) --jobs 2
 	sh tests/cli.sh $(BUILD)/nestlab
+	@$(MAKE) --no-print-directory run-guest-tests
 	$(DIFF_BIN) --cases $(DIFF_CASES)
 	$(LEN_BIN) --count 200000
 
