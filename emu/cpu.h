@@ -88,6 +88,9 @@ enum lf_kind {
 	LF_LOGIC, /* AND/OR/XOR/TEST: CF = OF = 0, AF = 0 */
 	LF_INC,   /* res = a + 1, CF kept in cf */
 	LF_DEC,   /* res = a - 1, CF kept in cf */
+	LF_SHL,   /* res = a << b (1 <= b < width): CF the last bit out, AF 0 */
+	LF_SHR,   /* res = a >> b, logical */
+	LF_SAR,   /* res = a >> b, arithmetic */
 };
 
 struct lazyflags {

@@ -31,6 +31,9 @@ static inline unsigned lf_cf(const struct cpu *c)
 	case LF_SUB:   return f->a < f->b;
 	case LF_SBB:   return f->cf ? f->a <= f->b : f->a < f->b;
 	case LF_LOGIC: return 0;
+	case LF_SHL:   return (f->a >> (sz_bits[f->sz] - f->b)) & 1;
+	case LF_SHR:   return (f->a >> (f->b - 1)) & 1;
+	case LF_SAR:   return (f->a >> (f->b - 1)) & 1; /* a is sign-extended */
 	default:       return f->cf; /* INC, DEC keep CF */
 	}
 }
@@ -61,6 +64,11 @@ static inline unsigned lf_of(const struct cpu *c)
 		return sign_of((f->a ^ f->res) & (f->b ^ f->res), f->sz);
 	case LF_SUB: case LF_SBB: case LF_DEC:
 		return sign_of((f->a ^ f->b) & (f->a ^ f->res), f->sz);
+	/* OF is defined for a count of 1 only; these are its formulas. */
+	case LF_SHL:
+		return sign_of(f->res, f->sz) ^ lf_cf(c);
+	case LF_SHR:
+		return sign_of(f->a, f->sz);
 	default:
 		return 0;
 	}
@@ -71,7 +79,7 @@ static inline unsigned lf_af(const struct cpu *c)
 	const struct lazyflags *f = &c->lf;
 	switch (f->kind) {
 	case LF_NONE:  return !!(c->rflags & FL_AF);
-	case LF_LOGIC: return 0;
+	case LF_LOGIC: case LF_SHL: case LF_SHR: case LF_SAR: return 0;
 	default:       return ((f->a ^ f->b ^ f->res) >> 4) & 1;
 	}
 }
@@ -107,7 +115,10 @@ static inline void lf_materialize(struct cpu *c)
  * flags outside mask keep their value. For instructions computed eagerly. */
 static inline void flags_set(struct cpu *c, uint64_t mask, uint64_t val)
 {
-	lf_materialize(c);
+	if ((mask & FL_ARITH) == FL_ARITH)
+		c->lf.kind = LF_NONE; /* every lazy flag is overwritten anyway */
+	else
+		lf_materialize(c);
 	c->rflags = (c->rflags & ~mask) | (val & mask);
 }
 

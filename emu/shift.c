@@ -100,7 +100,21 @@ void op_shift(struct cpu *c, const struct insn *i)
 		v = mem_read(c, i->seg, a, sz);
 	}
 	uint64_t r = v;
-	if (n) {
+	unsigned w = sz_bits[sz];
+	if (op >= 4 && n && n < w) {
+		/* The common case, a shift within the width: flags stay lazy. */
+		if (op == 7) {
+			int64_t sv = (int64_t)(v << (64 - w)) >> (64 - w);
+			r = (uint64_t)(sv >> n) & sz_mask[sz];
+			lf_set(c, LF_SAR, sz, r, v, n);
+		} else if (op == 5) {
+			r = v >> n;
+			lf_set(c, LF_SHR, sz, r, v, n);
+		} else {
+			r = (v << n) & sz_mask[sz];
+			lf_set(c, LF_SHL, sz, r, v, n);
+		}
+	} else if (n) {
 		/* Rotates leave SF/ZF/AF/PF alone; shifts leave AF undefined (we
 		 * clear it). OF is defined only for a count of 1. */
 		lf_materialize(c);

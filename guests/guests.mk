@@ -100,6 +100,17 @@ qemu-guest-tests: $(GUEST_TEST_ELFS)
 	done; \
 	if [ $$failed != 0 ]; then echo "qemu-guest-tests: $$failed failed"; exit 1; fi
 
+# Benchmark guests (make bench): guests/bench/NAME.c with the same runtime.
+$(BUILD)/guests/bench/%.o: guests/bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_TEST_CFLAGS) -c $< -o $@
+$(BUILD)/guests/bench/%.elf: $(BUILD)/guests/bench/%.o $(GUEST_LIB_OBJS) guests/lib/multiboot.ld
+	$(CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -Wl,-z,max-page-size=0x1000 \
+	    -T guests/lib/multiboot.ld -o $@.64 $< $(GUEST_LIB_OBJS)
+	objcopy -O elf32-i386 $@.64 $@
+BENCH_GUESTS := $(BUILD)/guests/bench/cpubound.elf
+all: $(BENCH_GUESTS)
+
 # The test guests on nestlab, and on QEMU TCG where it is installed, with
 # their outputs compared (part of make test).
 run-guest-tests: $(BUILD)/nestlab $(GUEST_TEST_ELFS)
