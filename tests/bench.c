@@ -4,10 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unicorn/unicorn.h>
+#include <unistd.h>
 
 #include "emu/cpu.h"
+#include "emu/event.h"
+#include "emu/loader.h"
+#include "emu/pc.h"
 
 #define RAM   (4u << 20)
 #define CODE  0x1000u
@@ -99,11 +104,137 @@ static double run_unicorn(const struct workload *w, const uint8_t *code)
 	return t;
 }
 
+/* --- booting a guest image on nestlab and on QEMU TCG --- */
+
+/* What the serial port showed, with host times (seconds from the start of
+ * the run): the first byte, the end of the "start" line, the beginning of
+ * the "end" line; and on nestlab, the instructions retired in between. */
+struct serial_marks {
+	double t0, first, start, end;
+	uint64_t i_start, i_end;
+	int lines;
+	bool at_line_start;
+};
+
+static void mark_byte(struct serial_marks *m, uint8_t b, double t, uint64_t icount)
+{
+	if (!m->first)
+		m->first = t;
+	if (m->at_line_start && m->lines == 1 && !m->end) {
+		m->end = t;
+		m->i_end = icount;
+	}
+	m->at_line_start = b == '\n';
+	if (b == '\n' && ++m->lines == 1) {
+		m->start = t;
+		m->i_start = icount;
+	}
+}
+
+static void on_serial(void *opaque, const struct event *e)
+{
+	struct serial_marks *m = opaque;
+	if (e->type == EVT_SERIAL)
+		mark_byte(m, e->u.serial.byte, now() - m->t0, e->icount);
+}
+
+static bool boot_nestlab(const char *image, struct serial_marks *m)
+{
+	FILE *f = fopen(image, "rb");
+	if (!f)
+		return false;
+	static uint8_t img[8 << 20];
+	size_t len = fread(img, 1, sizeof img, f);
+	fclose(f);
+	FILE *sink = fopen("/dev/null", "w");
+	struct cpu *c = emu_new(128u << 20);
+	*m = (struct serial_marks){ .t0 = now() };
+	bool ok = c && sink && pc_attach(c, sink, NULL);
+	struct load_opts o = { image, NULL, NULL, 0 };
+	ok = ok && load_image(c, img, len, &o).err == LOAD_OK;
+	ok = ok && evt_observe(c, on_serial, m);
+	ok = ok && emu_run(c, 20000000000ull) == EMU_STOP_EXIT && c->exit_code == 33;
+	if (c) {
+		pc_detach(c);
+		emu_free(c);
+	}
+	if (sink)
+		fclose(sink);
+	return ok && m->end > m->start;
+}
+
+static bool boot_qemu(const char *image, struct serial_marks *m)
+{
+	int fd[2];
+	if (pipe(fd) < 0)
+		return false;
+	*m = (struct serial_marks){ .t0 = now() };
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fd[1], 1);
+		close(fd[0]);
+		execlp("qemu-system-x86_64", "qemu-system-x86_64", "-accel", "tcg", "-M", "pc",
+		       "-cpu", "IvyBridge-v1,-x2apic,-tsc-deadline,+pdpe1gb", "-m", "128M",
+		       "-smp", "1", "-nodefaults", "-display", "none", "-no-reboot",
+		       "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+		       "-kernel", image, (char *)NULL);
+		_exit(127);
+	}
+	close(fd[1]);
+	uint8_t b;
+	while (read(fd[0], &b, 1) == 1)
+		mark_byte(m, b, now() - m->t0, 0);
+	close(fd[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 33 && m->end > m->start;
+}
+
+/* The CPU-bound guest on both, best of three each: MIPS over the work
+ * between the start and end lines (the instruction count is nestlab's:
+ * the same program retires the same instructions), and the time from
+ * launch to the first serial byte. */
+static void boot_bench(const char *image)
+{
+	struct serial_marks n, q, best_n = { 0 }, best_q = { 0 };
+	bool have_q = false;
+	for (int r = 0; r < 3; r++) {
+		if (!boot_nestlab(image, &n)) {
+			fprintf(stderr, "bench: %s did not run to its end on nestlab\n", image);
+			exit(1);
+		}
+		if (!best_n.end || n.end - n.start < best_n.end - best_n.start)
+			best_n = n;
+		if (boot_qemu(image, &q)) {
+			if (!have_q || q.end - q.start < best_q.end - best_q.start)
+				best_q = q;
+			have_q = true;
+		}
+	}
+	double insns = (double)(best_n.i_end - best_n.i_start);
+	double mn = insns / (best_n.end - best_n.start) / 1e6;
+	if (have_q) {
+		double mq = insns / (best_q.end - best_q.start) / 1e6;
+		printf("cpu-bound guest: nestlab %.0f MIPS, qemu-tcg %.0f MIPS, ratio %.2f\n",
+		       mn, mq, mn / mq);
+		printf("first serial byte: nestlab %.1f ms, qemu-tcg %.1f ms\n",
+		       best_n.first * 1e3, best_q.first * 1e3);
+	} else {
+		printf("cpu-bound guest: nestlab %.0f MIPS (qemu-system-x86_64 not found: no peer)\n", mn);
+		printf("first serial byte: nestlab %.1f ms\n", best_n.first * 1e3);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t iters = 50000000;
-	if (argc > 1)
-		iters = strtoull(argv[1], NULL, 0);
+	const char *guest = NULL;
+	for (int k = 1; k < argc; k++) {
+		if (!strcmp(argv[k], "--guest") && k + 1 < argc)
+			guest = argv[++k];
+		else
+			iters = strtoull(argv[k], NULL, 0);
+	}
 	const struct workload ws[] = {
 		{ "dec-jnz", dec_jnz, sizeof dec_jnz, iters, 2, 1 },
 		{ "load-add-store-xor", load_add_store, sizeof load_add_store, iters / 2, 6, 2 },
@@ -132,5 +263,7 @@ int main(int argc, char **argv)
 		double mn = insns / tn / 1e6, mu = insns / tu / 1e6;
 		printf("%s: %.0f MIPS (unicorn-tcg %.0f MIPS, ratio %.2f)\n", w->name, mn, mu, mn / mu);
 	}
+	if (guest)
+		boot_bench(guest);
 	return 0;
 }

@@ -17,7 +17,7 @@ $(DIFF_BIN): $(DIFF_SRCS:%.c=$(BUILD)/%.o) $(EMU_LIB)
 $(LEN_BIN): $(BUILD)/tests/lencheck.o $(EMU_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,capstone)
 $(BENCH_BIN): $(BUILD)/tests/bench.o $(EMU_LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,unicorn)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,unicorn libcjson)
 
 TEST_BINS := $(UNIT_BIN) $(DIFF_BIN) $(LEN_BIN) $(BENCH_BIN)
 all: $(TEST_BINS)
@@ -35,4 +35,4 @@ run-soak: all
 	$(DIFF_BIN) --cases 200000 --seed $$(date +%s)
 
 run-bench: all
-	$(BENCH_BIN)
+	$(BENCH_BIN) --guest $(BUILD)/guests/bench/cpubound.elf
