@@ -54,7 +54,9 @@ uint64_t mem_translate(struct cpu *c, uint64_t lin, enum acc acc)
 	uint64_t pa = lin;
 
 	if (paging_on(c)) {
-		bool ok = paging_walk(c, lin, kind, user, true, &w);
+		bool ok = paging_walk(c, lin, kind,
+				      (user ? WALK_USER : 0) | (implicit ? WALK_IMPLICIT : 0) | WALK_UPDATE,
+				      &w);
 		if (c->trace_walks) {
 			struct event e = { .type = EVT_WALK };
 			e.u.walk.w = &w;

@@ -66,16 +66,16 @@ bool paging_allows(const struct cpu *c, const struct walk *w, enum walk_kind kin
 	if (kind == WALK_FETCH)
 		return !w->nx && !(w->user && (c->cr4 & CR4_SMEP));
 	/* Supervisor data access to a user page under SMAP: allowed only for
-	 * explicit accesses with RFLAGS.AC set (implicit ones come here with
-	 * user = false too; nestlab treats them as explicit — see docs). */
-	if (w->user && (c->cr4 & CR4_SMAP) && !(c->rflags & FL_AC))
+	 * explicit accesses with RFLAGS.AC set (SDM vol. 3A, 4.6.1). */
+	if (w->user && (c->cr4 & CR4_SMAP) && (w->implicit || !(c->rflags & FL_AC)))
 		return false;
 	return !(kind == WALK_WRITE && wp && !w->writable);
 }
 
-bool paging_walk(struct cpu *c, uint64_t lin, enum walk_kind kind, bool user,
-		 bool update, struct walk *w)
+bool paging_walk(struct cpu *c, uint64_t lin, enum walk_kind kind, unsigned flags,
+		 struct walk *w)
 {
+	bool user = flags & WALK_USER, update = flags & WALK_UPDATE;
 	bool pae = c->cr4 & CR4_PAE, lm = c->efer & EFER_LMA;
 	bool nxe = (c->efer & EFER_NXE) && pae;
 	uint64_t rsvd = pae ? (~PHYS_MASK & ~PTE_XD) | (nxe ? 0 : PTE_XD) : 0;
@@ -84,7 +84,8 @@ bool paging_walk(struct cpu *c, uint64_t lin, enum walk_kind kind, bool user,
 	int level, bytes = pae ? 8 : 4;
 	uint64_t table;
 
-	*w = (struct walk){ .lin = lin, .writable = true, .user = true };
+	*w = (struct walk){ .lin = lin, .writable = true, .user = true,
+			    .implicit = (flags & WALK_IMPLICIT) != 0 };
 	if (lm) {
 		level = 4;
 		table = c->cr3 & PHYS_MASK & ~0xfffull;

@@ -47,16 +47,23 @@ struct walk {
 	int nsteps;
 	struct walk_step step[4];
 	bool writable, user, nx, global; /* the combined rights of the walk */
+	bool implicit;       /* an implicit supervisor access (GDT, IDT, TSS) */
 	bool fault;          /* a page fault: error code below */
 	uint32_t error;
 };
 
-/* Translate lin for an access of `kind` (user says whether it is a
- * user-mode access). With update set, A and D bits are written as the
- * processor would; without it the walk has no side effects (debugger).
- * Returns false on a page fault (w->error has the error code). */
-bool paging_walk(struct cpu *c, uint64_t lin, enum walk_kind kind, bool user,
-		 bool update, struct walk *w);
+/* How a walk is made: a user-mode access (CPL 3, explicit), an implicit
+ * supervisor access (descriptor tables, TSS: SMAP applies whatever
+ * RFLAGS.AC says), and whether A/D bits are written (the debugger walks
+ * without side effects). */
+#define WALK_USER     1u
+#define WALK_IMPLICIT 2u
+#define WALK_UPDATE   4u
+
+/* Translate lin for an access of `kind`. Returns false on a page fault
+ * (w->error has the error code). */
+bool paging_walk(struct cpu *c, uint64_t lin, enum walk_kind kind, unsigned flags,
+		 struct walk *w);
 
 /* Whether a completed walk's combined rights allow an access (SDM 4.6). */
 bool paging_allows(const struct cpu *c, const struct walk *w, enum walk_kind kind,
