@@ -11,18 +11,6 @@ $(BUILD)/guests/%.o: guests/%.S
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
 
-# The demo: the instruction core on a small program (make demo).
-DEMO_OBJS := $(BUILD)/guests/demo/start.o $(BUILD)/guests/demo/demo.o
-$(BUILD)/guests/demo.elf: $(DEMO_OBJS) guests/flat64.ld
-	$(CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -T guests/flat64.ld -o $@ $(DEMO_OBJS)
-$(BUILD)/guests/demo.bin: $(BUILD)/guests/demo.elf
-	objcopy -O binary $< $@
-
-all: $(BUILD)/guests/demo.bin
-
-run-demo: $(BUILD)/nestlab $(BUILD)/guests/demo.bin
-	$(BUILD)/nestlab run --bits 64 --load 0x100000 --stats $(BUILD)/guests/demo.bin
-
 # The guest runtime (guests/lib) and the test guests (guests/tests), one
 # Multiboot image per tests/NAME.c. See guests/lib/entry.S for why the
 # images are converted to ELF32.
@@ -115,3 +103,18 @@ all: $(BENCH_GUESTS)
 # their outputs compared (part of make test).
 run-guest-tests: $(BUILD)/nestlab $(GUEST_TEST_ELFS)
 	sh tests/guests.sh $(BUILD) $(BUILD)/nestlab "$(QEMU) $(QEMU_GUEST_FLAGS)"
+
+# The demo (make demo): a Multiboot kernel on the runtime, booted headless.
+$(BUILD)/guests/demo/%.o: guests/demo/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_TEST_CFLAGS) -c $< -o $@
+$(BUILD)/guests/demo.elf: $(BUILD)/guests/demo/demo.o $(GUEST_LIB_OBJS) guests/lib/multiboot.ld
+	$(CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -Wl,-z,max-page-size=0x1000 \
+	    -T guests/lib/multiboot.ld -o $@.64 $< $(GUEST_LIB_OBJS)
+	objcopy -O elf32-i386 $@.64 $@
+all: $(BUILD)/guests/demo.elf
+
+run-demo: $(BUILD)/nestlab $(BUILD)/guests/demo.elf
+	@echo "$$ nestlab run build/guests/demo.elf --stats"
+	@$(BUILD)/nestlab run $(BUILD)/guests/demo.elf --stats; \
+	    s=$$?; [ $$s = 33 ] || { echo "demo: unexpected exit status $$s"; exit 1; }
