@@ -72,5 +72,20 @@ check lang-env 4 "não é uma imagem" -- env LANG=pt_BR.UTF-8 "$nl" run "$dir/ra
 check trace-needs-file 2 "needs --trace" -- "$nl" run "$dir/hello.elf" --trace-walks
 check trace-unwritable 4 "cannot write" -- "$nl" run "$dir/hello.elf" --trace /nonexistent/dir/t.jsonl
 
+# Determinism: the same image twice gives the same event stream, event for
+# event (timers, interrupts and all), and the same serial output.
+det=build/guests/tests/interrupts.elf
+if [ -f "$det" ]; then
+	"$nl" run "$det" --trace "$dir/t1.jsonl" >"$dir/o1" 2>&1
+	"$nl" run "$det" --trace "$dir/t2.jsonl" >"$dir/o2" 2>&1
+	if cmp -s "$dir/t1.jsonl" "$dir/t2.jsonl" && cmp -s "$dir/o1" "$dir/o2" &&
+	   [ "$(grep -c '"t":"interrupt"' "$dir/t1.jsonl")" -gt 0 ]; then
+		pass=$((pass + 1))
+	else
+		echo "FAIL determinism: two runs of $det differ (or took no interrupt)"
+		fail=$((fail + 1))
+	fi
+fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
