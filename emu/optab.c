@@ -10,10 +10,11 @@
 #define B   D_BYTE
 #define L   D_LOCK
 
-/* ALU op n in its six one-byte forms at 8n .. 8n+5 (appendix A, table A-2). */
-#define ALU_ROW(n, name)                                            \
-	[8 * (n) + 0] = { op_##name##_EbGb, M | B | L, 0 },         \
-	[8 * (n) + 1] = { op_##name##_EvGv, M | L, 0, op_##name##_EvGv_rsz }, \
+/* ALU op n in its six one-byte forms at 8n .. 8n+5 (appendix A, table A-2).
+ * lk: LOCK is allowed (every op but CMP, SDM vol. 2, LOCK). */
+#define ALU_ROW(n, name, lk)                                        \
+	[8 * (n) + 0] = { op_##name##_EbGb, M | B | (lk), 0 },      \
+	[8 * (n) + 1] = { op_##name##_EvGv, M | (lk), 0, op_##name##_EvGv_rsz }, \
 	[8 * (n) + 2] = { op_##name##_GbEb, M | B, 0 },             \
 	[8 * (n) + 3] = { op_##name##_GvEv, M, 0, op_##name##_GvEv_rsz }, \
 	[8 * (n) + 4] = { op_##name##_ALIb, B | D_IB, 0 },          \
@@ -95,8 +96,8 @@ static const struct opent grp15[8] = {
 
 const struct opent optab[4][256] = {
 [MAP_1B] = {
-	ALU_ROW(0, add), ALU_ROW(1, or), ALU_ROW(2, adc), ALU_ROW(3, sbb),
-	ALU_ROW(4, and), ALU_ROW(5, sub), ALU_ROW(6, xor), ALU_ROW(7, cmp),
+	ALU_ROW(0, add, L), ALU_ROW(1, or, L), ALU_ROW(2, adc, L), ALU_ROW(3, sbb, L),
+	ALU_ROW(4, and, L), ALU_ROW(5, sub, L), ALU_ROW(6, xor, L), ALU_ROW(7, cmp, 0),
 	[0x06] = { op_push_sreg, D_I64, 0 }, [0x07] = { op_pop_sreg, D_I64, 0 },
 	[0x0e] = { op_push_sreg, D_I64, 0 },
 	[0x16] = { op_push_sreg, D_I64, 0 }, [0x17] = { op_pop_sreg, D_I64, 0 },

@@ -85,6 +85,11 @@ void op_pusha(struct cpu *c, const struct insn *i)
 {
 	int sz = i->osz;
 	uint64_t sp = c->gpr[R_SP], tmp = sp;
+	/* Real mode: SP = 7, 9, 11, 13 or 15 is #GP (SDM vol. 2, PUSHA,
+	 * real-address mode exceptions): a push would straddle the wrap. */
+	if (!(c->cr0 & CR0_PE) && c->stack_sz == SZ16 && (sp & 0xffff) >= 7 &&
+	    (sp & 0xffff) <= 15 && (sp & 1))
+		emu_raise(c, VEC_GP, 0);
 	static const uint8_t order[8] = { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI };
 	for (int k = 0; k < 8; k++) {
 		sp = (sp - (1u << sz)) & sz_mask[c->stack_sz];

@@ -209,7 +209,7 @@ void op_wbinvd(struct cpu *c, const struct insn *i)
 /* 66 0F 38 82: INVPCID r64, m128 (SDM vol. 2, INVPCID). */
 void op_invpcid(struct cpu *c, const struct insn *i)
 {
-	if (c->code_sz != SZ64 && i->osz != SZ32)
+	if (!i->p66) /* the encoding is 66 0F 38 82 /r */
 		emu_raise_noerr(c, VEC_UD);
 	need_cpl0(c);
 	uint64_t type = reg_get(c, i->reg, c->code_sz == SZ64 ? SZ64 : SZ32);

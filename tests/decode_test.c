@@ -159,6 +159,9 @@ Test(decode, invalid_forms_are_ud)
 	cr_assert_eq(emu_decode((const uint8_t *)"\xf0\x01\xc0", 3, SZ64, &i), 0);
 	cr_assert_eq(emu_decode((const uint8_t *)"\xf0\x89\x00", 3, SZ64, &i), 0);
 	cr_assert_eq(emu_decode((const uint8_t *)"\xf0\x01\x00", 3, SZ64, &i), 3);
+	/* CMP is not lockable, in any form */
+	cr_assert_eq(emu_decode((const uint8_t *)"\xf0\x39\x03", 3, SZ64, &i), 0);
+	cr_assert_eq(emu_decode((const uint8_t *)"\xf0\x80\x38\x01", 4, SZ64, &i), 0);
 	/* group 5 /7 */
 	cr_assert_eq(emu_decode((const uint8_t *)"\xff\xff", 2, SZ64, &i), 0);
 }

@@ -75,8 +75,8 @@ struct loc {
 #define BREG_AH 16
 
 /* Set before the instruction runs: reg = (reg & ~mask) | (val & mask).
- * With target >= 0 the value is the address of instruction `target` of the
- * sequence (or of its end when target == n), filled in at layout. */
+ * With target >= 0 the address of instruction `target` of the sequence (or
+ * of its end when target == n) is added to val at layout. */
 struct setreg {
 	uint8_t reg;
 	int8_t target;
@@ -103,7 +103,7 @@ enum dyn {
 	DYN_RC,        /* RCL/RCR: OF undefined if masked count > 1 */
 	DYN_SHXD,      /* SHLD/SHRD: AF, OF; all flags and dst if count > width */
 	DYN_BSX,       /* BSF/BSR: dst undefined if the source is 0 */
-	DYN_CMPXCHG32, /* CMPXCHG r32 in 64-bit mode: dst upper half on mismatch */
+	DYN_CMPXCHG32, /* CMPXCHG 32-bit in 64-bit mode: see undef_before() */
 	DYN_PUSHSEG,   /* PUSH Sreg with operand size > 16: upper slot bytes */
 };
 
@@ -114,7 +114,7 @@ enum dyn {
 enum ref { REF_NONE, REF_POPCNT, REF_MOVBE };
 
 struct ginsn {
-	uint8_t b[15];
+	uint8_t b[16];           /* 16: one test is an over-long instruction */
 	uint8_t len;
 	uint16_t off;            /* offset from CODE_BASE, set by layout */
 	char name[40];           /* for failure reports */
@@ -137,6 +137,8 @@ struct ginsn {
 	int8_t rip_at;           /* offset of a RIP-relative disp32, or -1 */
 	uint32_t rip_addr;       /* the address it must reach */
 
+	uint32_t ea;             /* the memory operand's address (reports), or 0 */
+	uint8_t ea_size;
 	bool repeats;            /* REP string: may take several steps */
 	uint8_t ref;             /* enum ref */
 };
@@ -162,7 +164,7 @@ struct family {
 };
 
 extern const struct family fam_alu, fam_mov, fam_muldiv, fam_shift, fam_bit,
-	fam_stack, fam_branch, fam_string, fam_flagops, fam_bcd;
+	fam_stack, fam_branch, fam_string, fam_flagops, fam_bcd, fam_mix;
 
 /* ---- the encoder (enc.c) ---- */
 
@@ -189,6 +191,7 @@ struct enc {
 	uint64_t imm;
 	int imm2sz;          /* ENTER's second immediate */
 	uint64_t imm2;
+	bool no_riprel;      /* keep memory operands off RIP-relative forms */
 	bool riprel;         /* disp32 is RIP-relative to riptarget */
 	uint32_t riptarget;
 	struct rng *r;       /* for prefix order and the like */
@@ -198,6 +201,7 @@ struct enc {
 void enc_init(struct enc *e, struct gen *g, int osz);
 void enc_op(struct enc *e, int n, ...);              /* opcode bytes */
 void enc_prefix(struct enc *e, uint8_t p);
+bool enc_has_prefix(const struct enc *e, uint8_t p);
 /* ModRM.reg from a GPR, or from a byte-register id when byte is set. */
 void enc_reg(struct enc *e, int r, bool byte);
 /* ModRM.reg as an opcode extension (/digit). */
@@ -215,6 +219,9 @@ void enc_imm(struct enc *e, int size, uint64_t v);
  * adds a harmless segment override now and then. Returns the address. */
 uint32_t enc_rm_mem(struct enc *e, struct gen *g, struct ginsn *gi,
 		    uint32_t size, uint32_t align);
+/* An address in the data area for `size` bytes, aligned to `align` if
+ * nonzero, else aligned to size half the time. */
+uint32_t pick_data_addr(struct gen *g, uint32_t size, uint32_t align);
 /* The same for a given address, whatever it is (LEA, NOP: any value). */
 void enc_rm_mem_at(struct enc *e, struct gen *g, struct ginsn *gi, uint32_t addr,
 		   bool anywhere);
@@ -223,12 +230,20 @@ void enc_rm_mem_at(struct enc *e, struct gen *g, struct ginsn *gi, uint32_t addr
 void enc_emit(struct enc *e, struct ginsn *gi);
 
 /* ---- operand helpers (enc.c) ---- */
+/* The r/m operand: a register half the time (dst: never RSP/SPL), else
+ * memory in the data area. Pick register operands first: a byte register
+ * decides whether the instruction may carry a REX. */
+struct loc rm_operand(struct gen *g, struct enc *e, struct ginsn *gi, int osz, bool dst);
+/* The ModRM.reg operand. */
+int reg_operand(struct gen *g, struct enc *e, int osz, bool dst);
+/* A LOCK prefix now and then, for a lockable form with a memory destination. */
+void maybe_lock(struct gen *g, struct enc *e, struct loc dst);
 int pick_osz(struct gen *g, bool byte_ok);       /* SZ8..SZ64 legal in the mode */
 int pick_gpr(struct gen *g, bool dst);            /* a GPR number; dst avoids RSP */
 int pick_breg(struct gen *g, struct enc *e, bool dst); /* byte-register id, keeps e's REX state */
 uint64_t pick_value(struct gen *g, int bits);     /* biased: edges, small, random */
 void add_set(struct ginsn *gi, int reg, uint64_t val, uint64_t mask);
-void add_set_target(struct ginsn *gi, int reg, int target);
+void add_set_target(struct ginsn *gi, int reg, int target, uint64_t noise);
 void add_mem(struct ginsn *gi, uint32_t addr, int len, uint64_t val);
 void add_mem_target(struct ginsn *gi, uint32_t addr, int len, int target);
 void set_name(struct ginsn *gi, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -52,6 +52,14 @@ void enc_prefix(struct enc *e, uint8_t p)
 	e->pfx[e->npfx++] = p;
 }
 
+bool enc_has_prefix(const struct enc *e, uint8_t p)
+{
+	for (int k = 0; k < e->npfx; k++)
+		if (e->pfx[k] == p)
+			return true;
+	return false;
+}
+
 /* A byte-register id in a 3-bit field plus a REX bit (rexbit). */
 static uint8_t byte_field(struct enc *e, int r, uint8_t rexbit)
 {
@@ -112,10 +120,10 @@ void add_set(struct ginsn *gi, int reg, uint64_t val, uint64_t mask)
 	gi->set[gi->nset++] = (struct setreg){ (uint8_t)reg, -1, val, mask };
 }
 
-void add_set_target(struct ginsn *gi, int reg, int target)
+void add_set_target(struct ginsn *gi, int reg, int target, uint64_t noise)
 {
 	assert(gi->nset < sizeof gi->set / sizeof gi->set[0]);
-	gi->set[gi->nset++] = (struct setreg){ (uint8_t)reg, (int8_t)target, 0, ~0ull };
+	gi->set[gi->nset++] = (struct setreg){ (uint8_t)reg, (int8_t)target, noise, ~0ull };
 }
 
 void add_mem(struct ginsn *gi, uint32_t addr, int len, uint64_t val)
@@ -176,10 +184,11 @@ int pick_breg(struct gen *g, struct enc *e, bool dst)
 {
 	for (;;) {
 		int r;
+		bool rex_w = !e->fixed_osz && e->osz == SZ64;
 		if (g->mode != SZ64 || e->no_rex) {
 			r = (int)rng_below(g->r, 8);
 			r = r < 4 ? r : r - 4 + BREG_AH;
-		} else if (e->rex || e->want_rex) {
+		} else if (e->rex || e->want_rex || rex_w) {
 			r = (int)rng_below(g->r, 16);
 		} else {
 			r = (int)rng_below(g->r, 20);
@@ -317,10 +326,11 @@ static void mem32(struct enc *e, struct gen *g, struct ginsn *gi, uint64_t addr,
 	int form, base = -1, index = -1;
 
 	for (int tries = 0;; tries++) {
+		base = index = -1;
 		form = (int)rng_below(g->r, F_NFORMS);
 		if (tries > 32)
 			form = F_ABS;
-		if (form == F_RIP && (g->mode != SZ64 || anywhere))
+		if (form == F_RIP && (g->mode != SZ64 || anywhere || e->no_riprel))
 			continue;
 		if (form == F_ABS || form == F_SIB_NOBASE) {
 			if (!fits32)
@@ -457,7 +467,7 @@ void enc_rm_mem_at(struct enc *e, struct gen *g, struct ginsn *gi, uint32_t addr
 	mem32(e, g, gi, a, anywhere);
 }
 
-uint32_t enc_rm_mem(struct enc *e, struct gen *g, struct ginsn *gi, uint32_t size, uint32_t align)
+uint32_t pick_data_addr(struct gen *g, uint32_t size, uint32_t align)
 {
 	uint32_t span = DATA_HI - DATA_LO - size;
 	uint32_t addr = DATA_LO + rng_below(g->r, span);
@@ -465,7 +475,15 @@ uint32_t enc_rm_mem(struct enc *e, struct gen *g, struct ginsn *gi, uint32_t siz
 		addr &= ~(align - 1);
 	else if (rng_chance(g->r, 1, 2))
 		addr &= ~(size - 1);
+	return addr;
+}
+
+uint32_t enc_rm_mem(struct enc *e, struct gen *g, struct ginsn *gi, uint32_t size, uint32_t align)
+{
+	uint32_t addr = pick_data_addr(g, size, align);
 	enc_rm_mem_at(e, g, gi, addr, false);
+	gi->ea = addr;
+	gi->ea_size = (uint8_t)size;
 	return addr;
 }
 
@@ -480,6 +498,11 @@ static bool needs_66(const struct enc *e)
 	return e->osz == SZ16;
 }
 
+static int encoded_length(const struct enc *e, int np, bool rex)
+{
+	return np + rex + e->nopc + e->has_modrm + e->has_sib + e->dispsz + e->immsz + e->imm2sz;
+}
+
 void enc_emit(struct enc *e, struct ginsn *gi)
 {
 	uint8_t pfx[8];
@@ -492,13 +515,6 @@ void enc_emit(struct enc *e, struct ginsn *gi)
 		pfx[np++] = 0x66; /* REX.W wins over 66h */
 	if (e->asz != default_asz(e->mode))
 		pfx[np++] = 0x67;
-	/* Legacy prefixes may come in any order. */
-	for (int k = np - 1; k > 0; k--) {
-		int j = (int)rng_below(e->r, (uint32_t)k + 1);
-		uint8_t t = pfx[k];
-		pfx[k] = pfx[j];
-		pfx[j] = t;
-	}
 
 	uint8_t rex = e->rex;
 	if (!e->fixed_osz && e->osz == SZ64)
@@ -509,6 +525,28 @@ void enc_emit(struct enc *e, struct ginsn *gi)
 	/* Now and then a REX that changes nothing. */
 	if (e->mode == SZ64 && !emit_rex && !e->no_rex && rng_chance(e->r, 1, 10))
 		emit_rex = true;
+
+	/* Over 15 bytes (LOCK, a segment, 66h, 67h, REX, SIB, disp32 and
+	 * imm32 together): drop segment overrides and a redundant 66h, which
+	 * change nothing here. */
+	for (int k = np - 1; k >= 0 && encoded_length(e, np, emit_rex) > 15; k--) {
+		bool seg = pfx[k] == 0x26 || pfx[k] == 0x2e || pfx[k] == 0x36 ||
+			   pfx[k] == 0x3e || pfx[k] == 0x64 || pfx[k] == 0x65;
+		bool extra66 = pfx[k] == 0x66 && !needs_66(e);
+		if (seg || extra66) {
+			pfx[k] = pfx[--np];
+			k = np;
+		}
+	}
+	assert(encoded_length(e, np, emit_rex) <= 15);
+
+	/* Legacy prefixes may come in any order. */
+	for (int k = np - 1; k > 0; k--) {
+		int j = (int)rng_below(e->r, (uint32_t)k + 1);
+		uint8_t t = pfx[k];
+		pfx[k] = pfx[j];
+		pfx[j] = t;
+	}
 
 	uint8_t *b = gi->b;
 	int n = 0;
@@ -533,6 +571,31 @@ void enc_emit(struct enc *e, struct ginsn *gi)
 		b[n++] = (uint8_t)(e->imm >> (8 * k));
 	for (int k = 0; k < e->imm2sz; k++)
 		b[n++] = (uint8_t)(e->imm2 >> (8 * k));
-	assert(n <= 15);
 	gi->len = (uint8_t)n;
+}
+
+/* ---- operands as families use them ---- */
+
+struct loc rm_operand(struct gen *g, struct enc *e, struct ginsn *gi, int osz, bool dst)
+{
+	if (rng_chance(g->r, 1, 2)) {
+		int r = osz == SZ8 ? pick_breg(g, e, dst) : pick_gpr(g, dst);
+		enc_rm_reg(e, r, osz == SZ8);
+		return loc_reg(r, osz);
+	}
+	uint32_t a = enc_rm_mem(e, g, gi, 1u << osz, 0);
+	return loc_mem(a, osz);
+}
+
+int reg_operand(struct gen *g, struct enc *e, int osz, bool dst)
+{
+	int r = osz == SZ8 ? pick_breg(g, e, dst) : pick_gpr(g, dst);
+	enc_reg(e, r, osz == SZ8);
+	return r;
+}
+
+void maybe_lock(struct gen *g, struct enc *e, struct loc dst)
+{
+	if (dst.kind == LOC_MEM && rng_chance(g->r, 1, 8))
+		enc_prefix(e, 0xf0);
 }
