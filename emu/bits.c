@@ -1,4 +1,5 @@
-/* Bit instructions: BT BTS BTR BTC, BSF BSR, TZCNT LZCNT POPCNT, BSWAP. */
+/* Bit instructions: BT BTS BTR BTC, BSF BSR, TZCNT LZCNT POPCNT, BSWAP, and
+ * the VEX-encoded BMI1 group: ANDN BEXTR BLSI BLSMSK BLSR. */
 #include "emu/exec.h"
 
 /* CF = the selected bit; then set (1), clear (2), complement (3) or leave
@@ -114,4 +115,64 @@ void op_bswap(struct cpu *c, const struct insn *i)
 	case SZ32: reg_set(c, i->reg, SZ32, __builtin_bswap32((uint32_t)c->gpr[i->reg])); break;
 	default:   c->gpr[i->reg] = __builtin_bswap64(c->gpr[i->reg]); break;
 	}
+}
+
+/* The BMI1 operand size: 64 with VEX.W in 64-bit mode, else 32. */
+static int bmi_sz(const struct insn *i)
+{
+	return i->osz == SZ64 ? SZ64 : SZ32;
+}
+
+/* Flags of a BMI1 result: ZF and SF from it, CF as given, OF cleared; AF
+ * and PF are undefined (we clear AF and set PF from the result). */
+static void bmi_flags(struct cpu *c, int sz, uint64_t r, bool cf)
+{
+	flags_set(c, FL_ARITH, flags_szp(r, sz) | (cf ? FL_CF : 0));
+}
+
+/* ANDN r, vvvv, r/m: r = ~vvvv & r/m. */
+void op_andn(struct cpu *c, const struct insn *i)
+{
+	int sz = bmi_sz(i);
+	uint64_t r = ~reg_get(c, i->vreg, sz) & rm_read(c, i, sz) & sz_mask[sz];
+	reg_set(c, i->reg, sz, r);
+	bmi_flags(c, sz, r, false);
+}
+
+/* BEXTR r, r/m, vvvv: the field of r/m starting at bit vvvv[7:0], of
+ * vvvv[15:8] bits; bits past the operand read as zero. */
+void op_bextr(struct cpu *c, const struct insn *i)
+{
+	int sz = bmi_sz(i);
+	uint64_t ctl = reg_get(c, i->vreg, sz), src = rm_read(c, i, sz);
+	unsigned start = ctl & 0xff, len = (ctl >> 8) & 0xff, w = sz_bits[sz];
+	uint64_t r = start < w ? src >> start : 0;
+	if (len < 64)
+		r &= (1ull << len) - 1;
+	reg_set(c, i->reg, sz, r);
+	bmi_flags(c, sz, r, false);
+}
+
+/* Group 17: BLSR (/1) r & (r - 1), BLSMSK (/2) r ^ (r - 1), BLSI (/3)
+ * r & -r, written to vvvv. */
+void op_blsx(struct cpu *c, const struct insn *i)
+{
+	int sz = bmi_sz(i);
+	uint64_t s = rm_read(c, i, sz), r;
+	switch ((i->modrm >> 3) & 7) {
+	case 1:
+		r = s & (s - 1) & sz_mask[sz];
+		bmi_flags(c, sz, r, s == 0);
+		break;
+	case 2:
+		r = (s ^ (s - 1)) & sz_mask[sz];
+		bmi_flags(c, sz, r, s == 0);
+		flags_set(c, FL_ZF, 0); /* BLSMSK clears ZF */
+		break;
+	default:
+		r = s & -s & sz_mask[sz];
+		bmi_flags(c, sz, r, s != 0);
+		break;
+	}
+	reg_set(c, i->vreg, sz, r);
 }

@@ -29,6 +29,7 @@
 #define F1_ECX_POPCNT (1u << 23)
 #define F1_ECX_TSCDL  (1u << 24)
 /* CPUID.7.0:EBX and ECX. */
+#define F7_EBX_BMI1    (1u << 3)
 #define F7_EBX_SMEP    (1u << 7)
 #define F7_EBX_INVPCID (1u << 10)
 #define F7_EBX_SMAP    (1u << 20)
@@ -80,7 +81,7 @@ void emu_cpuid(uint32_t leaf, uint32_t subleaf, struct cpuid_leaf *o)
 		break;
 	case 7:
 		if (subleaf == 0) {
-			o->ebx = F7_EBX_SMEP | F7_EBX_INVPCID | F7_EBX_SMAP;
+			o->ebx = F7_EBX_BMI1 | F7_EBX_SMEP | F7_EBX_INVPCID | F7_EBX_SMAP;
 			o->ecx = F7_ECX_UMIP;
 		}
 		break;

@@ -151,9 +151,37 @@ int emu_decode_ex(const uint8_t *bytes, int n, int code_sz, struct insn *out,
 	i.rex = rex;
 	i.p66 = p66;
 
-	/* Opcode and map. */
+	/* Opcode and map. A VEX prefix (C4/C5) brings its own map and
+	 * register bits (SDM vol. 2, 2.3); outside 64-bit mode C4/C5 are
+	 * LES/LDS unless the next byte would be a register ModRM. */
 	unsigned map = MAP_1B, opb = (unsigned)take(&r, 1);
-	if (opb == 0x0f) {
+	bool vex = false;
+	if ((opb == 0xc4 || opb == 0xc5) && r.pos < r.n &&
+	    (mode64 || (bytes[r.pos] & 0xc0) == 0xc0)) {
+		/* 66, F2, F3, LOCK or REX before VEX: #UD (2.3.2). */
+		if (p66 || i.rep || i.lock || rex)
+			return 0;
+		unsigned b1 = (unsigned)take(&r, 1), w = 0, b2 = b1, m = 1;
+		if (opb == 0xc4) {
+			m = b1 & 0x1f;
+			b2 = (unsigned)take(&r, 1);
+			w = b2 >> 7;
+		}
+		unsigned rxb = opb == 0xc4 ? (~b1 >> 5) & 7 : (~b1 >> 5) & 4;
+		if (b2 & 4)
+			return 0; /* VEX.L = 1: no 256-bit forms here */
+		if (b2 & 3)
+			return 0; /* a 66/F3/F2 form (pp): none implemented */
+		i.vreg = (uint8_t)((~b2 >> 3) & (mode64 ? 15 : 7));
+		if (mode64)
+			rex = (uint8_t)(0x40 | (w << 3) | rxb);
+		i.rex = rex;
+		vex = true;
+		if (m != 2)
+			return r.short_ ? -1 : 0; /* only the 0F38 map (BMI1) */
+		map = MAP_0F38;
+		opb = (unsigned)take(&r, 1);
+	} else if (opb == 0x0f) {
 		map = MAP_0F;
 		opb = (unsigned)take(&r, 1);
 		if (opb == 0x38 || opb == 0x3a) {
@@ -165,7 +193,9 @@ int emu_decode_ex(const uint8_t *bytes, int n, int code_sz, struct insn *out,
 		return -1;
 	i.op = (uint16_t)(map << 8 | opb);
 
-	const struct opent *e = &optab[map][opb];
+	const struct opent *e = vex ? optab_vex(opb) : &optab[map][opb];
+	if (!e)
+		return 0;
 	if (map == MAP_0F && i.rep == REP_F3) {
 		const struct opent *alt = optab_f3(opb);
 		if (alt)

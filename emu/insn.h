@@ -46,6 +46,7 @@ struct insn {
 	uint8_t rex;      /* the REX byte, or 0 */
 	uint8_t modrm;    /* the raw ModRM byte */
 	uint8_t p66;      /* a 66h prefix was present (mandatory-prefix forms) */
+	uint8_t vreg;     /* VEX.vvvv: the extra register operand of VEX forms */
 };
 
 #endif

@@ -33,7 +33,7 @@ OP(op_shift); OP(op_shld); OP(op_shrd);
 
 /* bits.c */
 OP(op_bt_reg); OP(op_bt_imm); OP(op_bsf); OP(op_bsr); OP(op_tzcnt);
-OP(op_lzcnt); OP(op_popcnt); OP(op_bswap);
+OP(op_lzcnt); OP(op_popcnt); OP(op_bswap); OP(op_andn); OP(op_bextr); OP(op_blsx);
 
 /* mov.c: data movement */
 OP(op_mov_EbGb); OP(op_mov_EvGv); OP(op_mov_GbEb); OP(op_mov_GvEv);

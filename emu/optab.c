@@ -244,3 +244,22 @@ const struct opent *optab_f3(unsigned op0f)
 	default:   return NULL;
 	}
 }
+
+/* VEX.LZ.0F38 (SDM vol. 2, BMI1): ANDN F2, group 17 F3 (BLSR /1, BLSMSK
+ * /2, BLSI /3), BEXTR F7. */
+static const struct opent grp17[8] = {
+	[1] = { op_blsx, 0, 0 }, [2] = { op_blsx, 0, 0 }, [3] = { op_blsx, 0, 0 },
+};
+static const struct opent andn = { op_andn, M, 0 };
+static const struct opent blsx = { 0, M | D_GROUP, grp17 };
+static const struct opent bextr = { op_bextr, M, 0 };
+
+const struct opent *optab_vex(unsigned op)
+{
+	switch (op) {
+	case 0xf2: return &andn;
+	case 0xf3: return &blsx;
+	case 0xf7: return &bextr;
+	default:   return NULL;
+	}
+}

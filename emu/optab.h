@@ -45,4 +45,8 @@ extern const struct opent optab[4][256];
  * TZCNT, LZCNT), or NULL. */
 const struct opent *optab_f3(unsigned op0f);
 
+/* VEX-encoded instructions of map 0F38 with no implied prefix (the BMI1
+ * group), or NULL. */
+const struct opent *optab_vex(unsigned op);
+
 #endif

@@ -231,3 +231,33 @@ Test(exec, bad_machine_sizes_are_refused)
 	cr_assert_null(emu_new(4097));
 	cr_assert_null(emu_new(1ull << 40));
 }
+
+Test(exec, bmi1_group)
+{
+	/* mov ebx, 0x0f0f; mov ecx, 0x12345678;
+	 * andn eax, ebx, ecx (C4 E2 60 F2 C1): ~0x0f0f & 0x12345678
+	 * then bextr esi, ecx, edi with edi = 0x0804 (start 4, 8 bits)
+	 * then blsi / blsmsk / blsr edx, ebp with ebp = 0b101000 */
+	struct cpu *c = LOAD(SZ64,
+		"\xbb\x0f\x0f\x00\x00"
+		"\xb9\x78\x56\x34\x12"
+		"\xc4\xe2\x60\xf2\xc1"
+		"\xbf\x04\x08\x00\x00"
+		"\xc4\xe2\x40\xf7\xf1"          /* bextr esi, ecx, edi */
+		"\xbd\x28\x00\x00\x00"
+		"\xc4\xe2\x68\xf3\xdd"          /* blsi edx, ebp */
+		"\x41\x89\xd0"                  /* mov r8d, edx */
+		"\xc4\xe2\x68\xf3\xd5"          /* blsmsk edx, ebp */
+		"\x41\x89\xd1"                  /* mov r9d, edx */
+		"\xc4\xe2\x68\xf3\xcd"          /* blsr edx, ebp */
+		"\xf4");
+	cr_assert_eq(emu_run(c, 100), EMU_STOP_HLT);
+	cr_assert_eq(c->gpr[R_AX], 0x12345070);
+	cr_assert_eq(c->gpr[R_SI], 0x67);
+	cr_assert_eq(c->gpr[R_R8], 0x8);
+	cr_assert_eq(c->gpr[R_R9], 0xf);
+	cr_assert_eq(c->gpr[R_DX], 0x20);
+	cr_assert_not(emu_get_rflags(c) & FL_CF, "BLSR: CF = (source == 0)");
+	cr_assert_not(emu_get_rflags(c) & FL_ZF, "BLSR: ZF from the result 0x20");
+	emu_free(c);
+}
