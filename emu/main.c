@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "emu/cpu.h"
+#include "emu/devices.h"
 #include "emu/loader.h"
 #include "emu/msg.h"
 #include "emu/pc.h"
@@ -42,6 +44,7 @@ struct run_opts {
 	uint64_t max_insns;
 	double timeout;          /* host seconds, 0: none */
 	const char *trace;       /* JSON Lines trace file */
+	const char *input;       /* bytes for the serial port to receive, or NULL */
 	bool trace_walks;        /* ... with every page walk */
 	bool stats;
 };
@@ -147,7 +150,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		}
 		static const char *const valued[] = { "--bits", "--load", "--entry", "--mem",
 						      "--max-insns", "--lang", "--append",
-						      "--module", "--timeout", "--trace" };
+						      "--module", "--timeout", "--trace", "--input" };
 		bool known = false;
 		for (size_t v = 0; v < sizeof valued / sizeof valued[0]; v++)
 			known |= !strcmp(a, valued[v]);
@@ -176,6 +179,10 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		}
 		if (!strcmp(a, "--trace")) {
 			o->trace = val;
+			continue;
+		}
+		if (!strcmp(a, "--input")) {
+			o->input = val;
 			continue;
 		}
 		if (!strcmp(a, "--module")) {
@@ -355,6 +362,18 @@ static int cmd_run(int argc, char **argv)
 			say_load_error(&o, &r);
 			goto out;
 		}
+	}
+
+	/* Serial input: the --input file, or standard input when it is not a
+	 * terminal. It is all queued before the run starts, so the same input
+	 * gives the same run whatever the timing of the host. */
+	if (o.input || !isatty(0)) {
+		size_t n;
+		uint8_t *in = read_file(o.input ? o.input : "/dev/stdin", &n);
+		if (!in)
+			goto out;
+		uart_input(c->uart, in, n);
+		free(in);
 	}
 
 	struct trace *tr = NULL;

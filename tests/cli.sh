@@ -39,6 +39,9 @@ mbimage() {
 printf '\353\376' >"$dir/loop.bin"                      # jmp $
 printf '\260\005\346\364' >"$dir/exit5.bin"             # mov al,5; out 0xf4,al
 printf '\017\013' >"$dir/ud2.bin"                       # ud2
+# wait for COM1's LSR.DR, read RBR, print it on 0xE9, halt (real mode)
+printf '\272\375\003\354\250\001\164\370\272\370\003\354\346\351\372\364' >"$dir/echo.bin"
+printf 'Z' >"$dir/input.txt"
 head -c 4096 /dev/urandom | tr '\177' 'x' >"$dir/random.bin"
 : >"$dir/empty.bin"
 mbimage "$dir/triple.elf" '\017\013'                    # ud2 with no IDT
@@ -67,6 +70,8 @@ check flat-exception 6 "#UD" -- "$nl" run "$dir/ud2.bin" --bits 64
 check triple-fault 10 "triple fault" -- "$nl" run "$dir/triple.elf"
 check halt 0 "" -- "$nl" run "$dir/hello.elf"
 check console 0 "hi" -- "$nl" run "$dir/hello.elf"
+check serial-input 0 "Z" -- "$nl" run "$dir/echo.bin" --bits 16 --load 0x7c00 --input "$dir/input.txt"
+check serial-stdin 0 "Q" -- sh -c "printf Q | $nl run $dir/echo.bin --bits 16 --load 0x7c00"
 check portuguese 2 "opção desconhecida" -- "$nl" run --lang pt-BR --frob
 check lang-env 4 "não é uma imagem" -- env LANG=pt_BR.UTF-8 "$nl" run "$dir/random.bin"
 check trace-needs-file 2 "needs --trace" -- "$nl" run "$dir/hello.elf" --trace-walks
