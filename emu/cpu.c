@@ -88,36 +88,24 @@ void emu_reset_flat(struct cpu *c, int code_sz)
 	seg_set(&c->ldtr, 0, 0, AR_UNUSABLE);
 	seg_set(&c->tr, 0, 0xffff, 0x8b); /* a busy 32-bit TSS at 0, as after reset */
 
-	uint32_t code_ar, data_ar, limit;
+	/* Real mode: 64 KiB segments at base 0. Otherwise flat 4 GiB segments
+	 * (selectors 0x08 code, 0x10 data) in protected mode; SZ64 adds
+	 * EFER.LME/LMA and a 64-bit code segment. That last one is a test
+	 * fixture: 64-bit mode with linear == physical and CR0.PG clear, a
+	 * state only the host can set up (guests come through the loader). */
+	uint32_t code_ar = 0x9b, data_ar = 0x93, limit = 0xffff;
 	uint16_t cs_sel = 0, ds_sel = 0;
-	switch (code_sz) {
-	case SZ16:
-		c->cr0 = 0x10; /* ET */
-		code_ar = 0x9b;
-		data_ar = 0x93;
-		limit = 0xffff;
-		break;
-	case SZ32:
-		c->cr0 = 0x10 | CR0_PE;
-		code_ar = 0x9b | AR_G | AR_DB;
-		data_ar = 0x93 | AR_G | AR_DB;
+	c->cr0 = 0x10; /* ET */
+	if (code_sz != SZ16) {
+		c->cr0 |= CR0_PE;
+		code_ar |= AR_G | (code_sz == SZ64 ? AR_L : AR_DB);
+		data_ar |= AR_G | AR_DB;
 		limit = 0xffffffff;
 		cs_sel = 0x08;
 		ds_sel = 0x10;
-		break;
-	default:
-		/* 64-bit mode. Paging comes with the system side; until then
-		 * this fixture runs with linear == physical and CR0.PG clear,
-		 * a state only the host can set up. */
-		c->cr0 = 0x10 | CR0_PE;
-		c->efer = EFER_LME | EFER_LMA;
-		code_ar = 0x9b | AR_G | AR_L;
-		data_ar = 0x93 | AR_G | AR_DB;
-		limit = 0xffffffff;
-		cs_sel = 0x08;
-		ds_sel = 0x10;
-		break;
 	}
+	if (code_sz == SZ64)
+		c->efer = EFER_LME | EFER_LMA;
 	for (int s = 0; s < 6; s++)
 		seg_set(&c->seg[s], ds_sel, limit, data_ar);
 	seg_set(&c->seg[SEG_CS], cs_sel, limit, code_ar);

@@ -192,12 +192,7 @@ static void far_transfer(struct cpu *c, const struct insn *i, uint16_t sel, uint
 		stk_push(c, &s, gsz, c->seg[SEG_CS].sel);
 		stk_push(c, &s, gsz, c->rip);
 		desc_set_accessed(c, &cs, csaddr);
-		if (long_mode(c)) {
-			seg_set_null(c, SEG_SS, nss);
-			c->seg[SEG_SS].ar |= dpl << 5;
-		} else {
-			seg_set_cache(c, SEG_SS, nss, &ssd);
-		}
+		seg_set_ss(c, nss, long_mode(c) ? NULL : &ssd, dpl);
 		load_cs(c, g.sel, &cs, dpl);
 		c->gpr[R_SP] = s.spsz == SZ64 ? s.sp : (c->gpr[R_SP] & ~sz_mask[s.spsz]) | s.sp;
 		tlb_update_ctx(c);
@@ -330,12 +325,7 @@ void op_retf(struct cpu *c, const struct insn *i)
 	return_ss(c, nss, rpl, to64, &ssd, &null_ss);
 	desc_set_accessed(c, &d, addr);
 	load_cs(c, sel, &d, rpl);
-	if (null_ss) {
-		seg_set_null(c, SEG_SS, nss);
-		c->seg[SEG_SS].ar |= rpl << 5;
-	} else {
-		seg_set_cache(c, SEG_SS, nss, &ssd);
-	}
+	seg_set_ss(c, nss, null_ss ? NULL : &ssd, rpl);
 	emu_update_mode(c);
 	tlb_update_ctx(c);
 	sp_set(c, nsp + release);
@@ -407,12 +397,7 @@ void op_iret(struct cpu *c, const struct insn *i)
 		emu_set_rflags(c, nfl);
 		bool outer = rpl > c->cpl;
 		load_cs(c, sel, &d, rpl);
-		if (null_ss) {
-			seg_set_null(c, SEG_SS, nss);
-			c->seg[SEG_SS].ar |= rpl << 5;
-		} else {
-			seg_set_cache(c, SEG_SS, nss, &ssd);
-		}
+		seg_set_ss(c, nss, null_ss ? NULL : &ssd, rpl);
 		emu_update_mode(c);
 		sp_set(c, nsp);
 		if (c->code_sz == SZ64)

@@ -183,14 +183,8 @@ static void deliver_protected(struct cpu *c, unsigned v, enum event_kind kind,
 		stk_push(c, &s, gsz, error);
 
 	/* Commit: nothing below can fault. */
-	if (outer) {
-		if (lm) {
-			seg_set_null(c, SEG_SS, (uint16_t)newcpl);
-			c->seg[SEG_SS].ar |= newcpl << 5;
-		} else {
-			seg_set_cache(c, SEG_SS, nss, &ssd);
-		}
-	}
+	if (outer)
+		seg_set_ss(c, lm ? (uint16_t)newcpl : nss, lm ? NULL : &ssd, newcpl);
 	load_cs(c, sel, &cs, newcpl);
 	if (lm || outer || s.spsz == SZ64)
 		c->gpr[R_SP] = s.sp;

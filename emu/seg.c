@@ -69,6 +69,16 @@ void seg_set_null(struct cpu *c, int seg, uint16_t sel)
 	c->seg[seg].ar = AR_UNUSABLE;
 }
 
+void seg_set_ss(struct cpu *c, uint16_t sel, const struct desc *d, unsigned cpl)
+{
+	if (d) {
+		seg_set_cache(c, SEG_SS, sel, d);
+	} else {
+		seg_set_null(c, SEG_SS, sel);
+		c->seg[SEG_SS].ar |= cpl << 5;
+	}
+}
+
 void load_cs(struct cpu *c, uint16_t sel, const struct desc *d, unsigned cpl)
 {
 	seg_set_cache(c, SEG_CS, (uint16_t)((sel & ~3u) | cpl), d);

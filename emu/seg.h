@@ -30,6 +30,11 @@ void desc_set_accessed(struct cpu *c, const struct desc *d, uint64_t addr);
 void seg_set_cache(struct cpu *c, int seg, uint16_t sel, const struct desc *d);
 void seg_set_null(struct cpu *c, int seg, uint16_t sel);
 
+/* Load SS after a privilege change: from a checked descriptor, or (d NULL)
+ * a null selector, as IA-32e transfers to rings 0-2 may load, whose cache
+ * still says the stack's DPL is cpl. */
+void seg_set_ss(struct cpu *c, uint16_t sel, const struct desc *d, unsigned cpl);
+
 /* Load CS from a checked code descriptor and make cpl the CPL (the
  * selector's RPL becomes cpl). Updates the derived mode. */
 void load_cs(struct cpu *c, uint16_t sel, const struct desc *d, unsigned cpl);
