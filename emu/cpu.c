@@ -8,6 +8,7 @@
 #include "emu/event.h"
 #include "emu/flags.h"
 #include "emu/mem.h"
+#include "emu/xsave.h"
 
 /* The most RAM a machine may have: 64 GiB, below the 39-bit physical
  * address width CPUID reports, with room for devices above. */
@@ -78,6 +79,7 @@ void emu_reset_flat(struct cpu *c, int code_sz)
 	c->msr.misc_enable = 1;              /* fast strings */
 	c->tsc_offset = 0;
 	c->tsc_aux = 0;
+	xsave_reset(c);
 	c->halted = c->exit_requested = c->triple = false;
 	c->in_delivery = c->nmi_pending = c->nmi_blocked = false;
 	c->shadow_until = 0;

@@ -195,6 +195,9 @@ struct cpu {
 	struct dtr gdtr, idtr;
 	uint64_t cr0, cr2, cr3, cr4, cr8;
 	uint64_t efer;           /* IA32_EFER */
+	uint64_t xcr0;           /* XCR0: the XSAVE-enabled state components */
+	uint8_t x87[160];        /* x87 registers in XSAVE legacy-region layout
+	                            (inert: no x87 instructions; emu/xsave.c) */
 	uint64_t dr[8];          /* DR0..DR7 (DR4/DR5 alias DR6/DR7) */
 	uint64_t tsc_offset;     /* TSC = icount + tsc_offset (IA32_TSC writes set it) */
 	uint32_t tsc_aux;        /* IA32_TSC_AUX, read by RDTSCP */

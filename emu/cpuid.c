@@ -28,6 +28,7 @@
 #define F1_ECX_MOVBE  (1u << 22)
 #define F1_ECX_POPCNT (1u << 23)
 #define F1_ECX_TSCDL  (1u << 24)
+#define F1_ECX_XSAVE  (1u << 26)
 /* CPUID.7.0:EBX and ECX. */
 #define F7_EBX_BMI1    (1u << 3)
 #define F7_EBX_SMEP    (1u << 7)
@@ -74,7 +75,7 @@ void emu_cpuid(uint32_t leaf, uint32_t subleaf, struct cpuid_leaf *o)
 		o->eax = 0x000306a9;
 		o->ebx = (1u << 16) | (8u << 8);
 		o->ecx = F1_ECX_CX16 | F1_ECX_PCID | F1_ECX_X2APIC | F1_ECX_MOVBE |
-			 F1_ECX_POPCNT | F1_ECX_TSCDL;
+			 F1_ECX_POPCNT | F1_ECX_TSCDL | F1_ECX_XSAVE;
 		o->edx = F1_EDX_DE | F1_EDX_PSE | F1_EDX_TSC | F1_EDX_MSR | F1_EDX_PAE |
 			 F1_EDX_CX8 | F1_EDX_APIC | F1_EDX_SEP | F1_EDX_MTRR | F1_EDX_PGE |
 			 F1_EDX_CMOV | F1_EDX_PAT | F1_EDX_PSE36;
@@ -83,6 +84,15 @@ void emu_cpuid(uint32_t leaf, uint32_t subleaf, struct cpuid_leaf *o)
 		if (subleaf == 0) {
 			o->ebx = F7_EBX_BMI1 | F7_EBX_SMEP | F7_EBX_INVPCID | F7_EBX_SMAP;
 			o->ecx = F7_ECX_UMIP;
+		}
+		break;
+	case 0xd:
+		/* XSAVE: the x87 component only, in a 576-byte area (legacy
+		 * region and header); no XSAVEOPT/XSAVEC/XGETBV1/XSAVES. */
+		if (subleaf == 0) {
+			o->eax = 1;
+			o->ebx = 576;
+			o->ecx = 576;
 		}
 		break;
 	case 0x15:

@@ -81,6 +81,9 @@ OP(op_jmp_far); OP(op_call_far); OP(op_jmp_far_m); OP(op_call_far_m); OP(op_retf
 OP(op_iret); OP(op_int); OP(op_int3); OP(op_into); OP(op_int1); OP(op_syscall);
 OP(op_sysret); OP(op_sysenter); OP(op_sysexit);
 
+/* xsave.c */
+OP(op_xgetbv); OP(op_xsetbv); OP(op_xsave); OP(op_xrstor); OP(op_grp15_5);
+
 /* bcd.c */
 OP(op_daa); OP(op_das); OP(op_aaa); OP(op_aas); OP(op_aam); OP(op_aad);
 

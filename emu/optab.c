@@ -71,10 +71,11 @@ static const struct opent grp8[8] = {
 };
 /* Group 9 (0F C7): CMPXCHG8B/16B. */
 static const struct opent grp9[8] = { [1] = { op_cmpxchg8b, D_MEM | L, 0 } };
-/* Group 15 (0F AE): the fences are its register forms. */
+/* Group 15 (0F AE): the fences are its register forms; XSAVE (/4) and
+ * XRSTOR (/5) with memory. */
 static const struct opent grp15[8] = {
-	[5] = { op_fence, D_REGONLY, 0 }, [6] = { op_fence, D_REGONLY, 0 },
-	[7] = { op_fence, D_REGONLY, 0 },
+	[4] = { op_xsave, D_MEM, 0 }, [5] = { op_grp15_5, 0, 0 },
+	[6] = { op_fence, D_REGONLY, 0 }, [7] = { op_fence, D_REGONLY, 0 },
 };
 /* 0F 18..1F with ModRM: prefetch hints and the reserved-NOP space (NOP Ev). */
 #define HINT_NOP { op_nop, M, 0 }

@@ -92,6 +92,9 @@ void op_cpuid(struct cpu *c, const struct insn *i)
 	(void)i;
 	struct cpuid_leaf r;
 	emu_cpuid((uint32_t)c->gpr[R_AX], (uint32_t)c->gpr[R_CX], &r);
+	/* CPUID.1:ECX.OSXSAVE mirrors CR4.OSXSAVE. */
+	if ((uint32_t)c->gpr[R_AX] == 1 && (c->cr4 & (1u << 18)))
+		r.ecx |= 1u << 27;
 	reg_set(c, R_AX, SZ32, r.eax);
 	reg_set(c, R_BX, SZ32, r.ebx);
 	reg_set(c, R_CX, SZ32, r.ecx);

@@ -19,9 +19,10 @@
 
 #define CR4_TSD (1u << 2)
 #define CR4_DE  (1u << 3)
+#define CR4_OSXSAVE (1u << 18)
 /* The CR4 bits this CPU implements; setting any other is #GP(0). */
 #define CR4_SUPPORTED (CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_PGE | CR4_UMIP | \
-		       CR4_PCIDE | CR4_SMEP | CR4_SMAP)
+		       CR4_PCIDE | CR4_OSXSAVE | CR4_SMEP | CR4_SMAP)
 
 static void need_cpl0(struct cpu *c)
 {
@@ -276,7 +277,7 @@ void op_lmsw(struct cpu *c, const struct insn *i)
 /* 0F 01: group 7. Memory forms are the descriptor-table loads and stores,
  * SMSW, LMSW and INVLPG; register forms are individual instructions chosen
  * by reg and rm (SDM vol. 2, table A-6). VMX instructions (0F 01 C1..C4)
- * come with the VT-x model; MONITOR/MWAIT, XGETBV/XSETBV, CLAC/STAC are not
+ * come with the VT-x model; MONITOR/MWAIT and CLAC/STAC are not
  * implemented and are #UD, as CPUID says. */
 void op_grp7(struct cpu *c, const struct insn *i)
 {
@@ -294,6 +295,16 @@ void op_grp7(struct cpu *c, const struct insn *i)
 		}
 	}
 	switch (reg) {
+	case 2:
+		if (rm == 0) {
+			op_xgetbv(c, i);
+			return;
+		}
+		if (rm == 1) {
+			op_xsetbv(c, i);
+			return;
+		}
+		break;
 	case 4: op_smsw(c, i); return;
 	case 6: op_lmsw(c, i); return;
 	case 7:

@@ -261,3 +261,35 @@ Test(exec, bmi1_group)
 	cr_assert_not(emu_get_rflags(c) & FL_ZF, "BLSR: ZF from the result 0x20");
 	emu_free(c);
 }
+
+Test(exec, xsave_xgetbv_xsetbv)
+{
+	/* XGETBV without CR4.OSXSAVE: #UD */
+	struct cpu *c = LOAD(SZ64, "\x31\xc9\x0f\x01\xd0");
+	cr_assert_eq(emu_run(c, 10), EMU_STOP_EXCEPTION);
+	cr_assert_eq(c->exc.vector, VEC_UD);
+	emu_free(c);
+	/* with it: XGETBV gives 1; XSETBV of 3 (SSE) is #GP, of 1 fine;
+	 * XSAVE to 0x2000 then XRSTOR back; a misaligned XSAVE is #GP */
+	c = LOAD(SZ64,
+		"\x31\xc9\x0f\x01\xd0"            /* xor ecx,ecx; xgetbv */
+		"\x89\xc3"                        /* mov ebx, eax */
+		"\xb8\x01\x00\x00\x00\x31\xd2"    /* mov eax,1; xor edx,edx */
+		"\x0f\x01\xd1"                    /* xsetbv */
+		"\xbe\x00\x20\x00\x00"            /* mov esi, 0x2000 */
+		"\x0f\xae\x26"                    /* xsave [rsi] */
+		"\x0f\xae\x2e"                    /* xrstor [rsi] */
+		"\xb8\x03\x00\x00\x00"            /* mov eax, 3 */
+		"\x0f\x01\xd1");                  /* xsetbv: #GP */
+	c->cr4 |= 1u << 18;
+	cr_assert_eq(emu_run(c, 100), EMU_STOP_EXCEPTION);
+	cr_assert_eq(c->gpr[R_BX], 1);
+	cr_assert_eq(c->exc.vector, VEC_GP);
+	uint16_t fcw;
+	uint64_t bv;
+	emu_phys_read(c, 0x2000, &fcw, 2);
+	emu_phys_read(c, 0x2000 + 512, &bv, 8);
+	cr_assert_eq(fcw, 0x37f, "the x87 control word after reset");
+	cr_assert_eq(bv, 1, "XSTATE_BV records the x87 component");
+	emu_free(c);
+}
