@@ -223,17 +223,3 @@ void op_arpl(struct cpu *c, const struct insn *i)
 		flags_set(c, FL_ZF, 0);
 	}
 }
-
-/* 0F 00: group 6 (SDM vol. 2, table A-6). */
-void op_grp6(struct cpu *c, const struct insn *i)
-{
-	switch ((i->modrm >> 3) & 7) {
-	case 0: op_sldt(c, i); break;
-	case 1: op_str(c, i); break;
-	case 2: op_lldt(c, i); break;
-	case 3: op_ltr(c, i); break;
-	case 4: op_verr(c, i); break;
-	case 5: op_verw(c, i); break;
-	default: emu_raise_noerr(c, VEC_UD);
-	}
-}

@@ -74,7 +74,7 @@ OP(op_rdmsr); OP(op_wrmsr); OP(op_rdtscp); OP(op_swapgs);
 /* desc.c: descriptor tables */
 OP(op_sgdt); OP(op_sidt); OP(op_lgdt); OP(op_lidt); OP(op_sldt); OP(op_str);
 OP(op_lldt); OP(op_ltr); OP(op_lar); OP(op_lsl); OP(op_verr); OP(op_verw);
-OP(op_arpl); OP(op_grp6);
+OP(op_arpl);
 
 /* far.c: far transfers, interrupts, fast system calls */
 OP(op_jmp_far); OP(op_call_far); OP(op_jmp_far_m); OP(op_call_far_m); OP(op_retf);

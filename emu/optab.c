@@ -60,6 +60,17 @@ static const struct opent grp5[8] = {
 	{ op_jmp_Ev, D_F64 | D_END, 0 }, { op_jmp_far_m, D_MEM | D_END, 0 },
 	{ op_push_Ev, D_D64, 0 }, { 0, 0, 0 },
 };
+/* 8C and 8E name the segment register in ModRM.reg: 6 and 7 do not
+ * exist, and CS cannot be loaded with MOV. Group 6 (0F 00): /6 and /7 are
+ * reserved. */
+#define SREG_ST { op_mov_Ev_sreg, 0, 0 }
+#define SREG_LD { op_mov_sreg_Ev, D_END, 0 }
+static const struct opent grp_8c[8] = { SREG_ST, SREG_ST, SREG_ST, SREG_ST, SREG_ST, SREG_ST };
+static const struct opent grp_8e[8] = { SREG_LD, { 0, 0, 0 }, SREG_LD, SREG_LD, SREG_LD, SREG_LD };
+static const struct opent grp6[8] = {
+	{ op_sldt, 0, 0 }, { op_str, 0, 0 }, { op_lldt, 0, 0 }, { op_ltr, 0, 0 },
+	{ op_verr, 0, 0 }, { op_verw, 0, 0 },
+};
 /* Group 1A (8F) and 11 (C6, C7). */
 static const struct opent grp1a[8] = { { op_pop_Ev, D_D64, 0 } };
 static const struct opent grp11_Eb[8] = { { op_mov_EbIb, D_IB, 0 } };
@@ -129,8 +140,8 @@ const struct opent optab[4][256] = {
 	[0x89] = { op_mov_EvGv, M, 0, op_mov_EvGv_rsz, op_mov_EvGv_msz },
 	[0x8a] = { op_mov_GbEb, M | B, 0 },
 	[0x8b] = { op_mov_GvEv, M, 0, op_mov_EvGv_rsz, op_mov_GvEv_msz },
-	[0x8c] = { op_mov_Ev_sreg, M, 0 }, [0x8d] = { op_lea, M | D_MEM, 0 },
-	[0x8e] = { op_mov_sreg_Ev, M | D_END, 0 },
+	[0x8c] = { 0, M | D_GROUP, grp_8c }, [0x8d] = { op_lea, M | D_MEM, 0 },
+	[0x8e] = { 0, M | D_GROUP, grp_8e },
 	[0x8f] = { 0, M | D_GROUP, grp1a },
 	[0x90] = XCHGR, XCHGR, XCHGR, XCHGR, XCHGR, XCHGR, XCHGR, XCHGR,
 	[0x98] = { op_cbw, 0, 0 }, [0x99] = { op_cwd, 0, 0 },
@@ -185,7 +196,7 @@ const struct opent optab[4][256] = {
 	[0xfe] = { 0, M | B | D_GROUP, grp4 }, [0xff] = { 0, M | D_GROUP, grp5 },
 },
 [MAP_0F] = {
-	[0x00] = { op_grp6, M, 0 }, [0x01] = { op_grp7, M | D_END, 0 },
+	[0x00] = { 0, M | D_GROUP, grp6 }, [0x01] = { op_grp7, M | D_END, 0 },
 	[0x02] = { op_lar, M, 0 }, [0x03] = { op_lsl, M, 0 },
 	[0x05] = { op_syscall, D_I64ONLY | D_END, 0 }, [0x06] = { op_clts, 0, 0 },
 	[0x07] = { op_sysret, D_I64ONLY | D_END, 0 },

@@ -162,6 +162,11 @@ Test(decode, invalid_forms_are_ud)
 	/* CMP is not lockable, in any form */
 	cr_assert_eq(emu_decode((const uint8_t *)"\xf0\x39\x03", 3, SZ64, &i), 0);
 	cr_assert_eq(emu_decode((const uint8_t *)"\xf0\x80\x38\x01", 4, SZ64, &i), 0);
+	/* MOV with a segment register that does not exist, or to CS; 0F 00 /6 */
+	cr_assert_eq(emu_decode((const uint8_t *)"\x8c\xf0", 2, SZ64, &i), 0);
+	cr_assert_eq(emu_decode((const uint8_t *)"\x8e\xc8", 2, SZ32, &i), 0);
+	cr_assert_eq(emu_decode((const uint8_t *)"\x8e\xd8", 2, SZ32, &i), 2);
+	cr_assert_eq(emu_decode((const uint8_t *)"\x0f\x00\xf0", 3, SZ32, &i), 0);
 	/* group 5 /7 */
 	cr_assert_eq(emu_decode((const uint8_t *)"\xff\xff", 2, SZ64, &i), 0);
 }
