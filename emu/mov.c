@@ -103,24 +103,21 @@ void op_mov_moffs_AX(struct cpu *c, const struct insn *i)
 }
 
 /* 8C: a register destination gets the selector zero-extended to the operand
- * size; memory always gets 16 bits (SDM vol. 2, MOV). */
+ * size; memory always gets 16 bits (SDM vol. 2, MOV). The decoder has
+ * already turned reg = 6, 7 into #UD. */
 void op_mov_Ev_sreg(struct cpu *c, const struct insn *i)
 {
 	unsigned sr = (i->modrm >> 3) & 7;
-	if (sr > SEG_GS)
-		emu_raise_noerr(c, VEC_UD);
 	if (i->mod == 3)
 		reg_set(c, i->rm, i->osz, c->seg[sr].sel);
 	else
 		mem_write(c, i->seg, ea(c, i), SZ16, c->seg[sr].sel);
 }
 
-/* 8E: CS cannot be loaded with MOV (#UD). */
+/* 8E: the decoder has made CS and reg = 6, 7 #UD. */
 void op_mov_sreg_Ev(struct cpu *c, const struct insn *i)
 {
 	unsigned sr = (i->modrm >> 3) & 7;
-	if (sr > SEG_GS || sr == SEG_CS)
-		emu_raise_noerr(c, VEC_UD);
 	seg_load(c, (int)sr, (uint16_t)rm_read(c, i, SZ16));
 	if (sr == SEG_SS) {
 		/* MOV SS: no interrupts or debug traps until the next
