@@ -229,6 +229,8 @@ struct cpu {
 	uint32_t exit_code;      /* exit status asked for (isa-debug-exit) */
 	struct exc exc;          /* the last exception raised */
 	struct exc first_exc;    /* the first of a chain that ended in #DF or shutdown */
+	struct exc last_delivered; /* the last exception delivered (vector 0xff: none) */
+	uint64_t last_delivered_icount;
 	bool exc_stop;           /* exceptions end the run instead of being
 	                            delivered (test fixtures, emu_reset_flat) */
 	bool in_delivery;        /* delivering an event: a fault now is a double fault */

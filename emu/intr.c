@@ -206,6 +206,9 @@ void emu_deliver(struct cpu *c, unsigned vector, enum event_kind kind,
 		e.u.irq.vector = (uint8_t)vector;
 		e.u.irq.nmi = kind == EV_NMI;
 	} else {
+		c->last_delivered = (struct exc){ (uint8_t)vector, has_error && kind == EV_FAULT,
+						  error, c->rip };
+		c->last_delivered_icount = c->icount;
 		e.type = EVT_EXCEPTION;
 		e.u.exc.vector = (uint8_t)vector;
 		e.u.exc.has_error = has_error && kind == EV_FAULT;

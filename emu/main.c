@@ -437,6 +437,14 @@ static int cmd_run(int argc, char **argv)
 		else
 			say(STOP_BUDGET, (unsigned long long)c->icount,
 			    (unsigned long long)c->rip, mode_name(c));
+		if (c->last_delivered.vector == 0xff) {
+			say(NO_EXCEPTION);
+		} else {
+			say_exception_name(&c->last_delivered, err, sizeof err);
+			say(LAST_EXCEPTION, vector_name(c->last_delivered.vector),
+			    c->last_delivered.vector, err, (unsigned long long)c->last_delivered.rip,
+			    (unsigned long long)(c->icount - c->last_delivered_icount));
+		}
 		status = EXIT_BUDGET;
 		snprintf(end, sizeof end, "%s", msg(lang, MSG_END_BUDGET));
 		break;
