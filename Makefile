@@ -28,6 +28,7 @@ DEB_PACKAGES := build-essential pkg-config libsdl2-dev libsdl2-ttf-dev \
 all:
 
 include emu/emu.mk
+include vmx/vmx.mk
 include guests/guests.mk
 include tests/tests.mk
 
