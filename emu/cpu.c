@@ -80,6 +80,7 @@ void emu_reset_flat(struct cpu *c, int code_sz)
 	c->tsc_offset = 0;
 	c->tsc_aux = 0;
 	xsave_reset(c);
+	vmx_reset(c);
 	c->halted = c->exit_requested = c->triple = false;
 	c->in_delivery = c->nmi_pending = c->nmi_blocked = false;
 	c->shadow_until = 0;

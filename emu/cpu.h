@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmx/vmx.h"
+
 /* General registers, in ModRM encoding order (SDM vol. 2, table 2-2). */
 enum {
 	R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI,
@@ -208,6 +210,8 @@ struct cpu {
 		uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
 		uint64_t star, lstar, cstar, fmask, kernel_gs_base;
 	} msr;
+
+	struct vmx_state vmx;    /* the VT-x model (vmx/vmx.h) */
 
 	/* --- derived mode, recomputed when CR0, EFER or CS change --- */
 	uint8_t code_sz;         /* default operand/address size of code: SZ16, SZ32, SZ64 */

@@ -43,6 +43,8 @@ bool msr_read(struct cpu *c, uint32_t msr, uint64_t *v)
 	unsigned idx;
 	if ((msr >= 0x800 && msr <= 0x8ff) || msr == MSR_APIC_BASE || msr == MSR_TSC_DEADLINE)
 		return c->intc && c->intc->msr_read(c, msr, v);
+	if (msr >= 0x480 && msr <= 0x491)
+		return vmx_msr_read(c, msr, v); /* the VMX capabilities, read-only */
 	switch (msr) {
 	case MSR_TSC:             *v = emu_now(c) + c->tsc_offset; return true;
 	case MSR_FEATURE_CONTROL: *v = c->msr.feature_control; return true;

@@ -80,8 +80,12 @@ static const struct opent grp8[8] = {
 	[4] = { op_bt_imm, D_IB, 0 }, [5] = { op_bt_imm, D_IB | L, 0 },
 	[6] = { op_bt_imm, D_IB | L, 0 }, [7] = { op_bt_imm, D_IB | L, 0 },
 };
-/* Group 9 (0F C7): CMPXCHG8B/16B. */
-static const struct opent grp9[8] = { [1] = { op_cmpxchg8b, D_MEM | L, 0 } };
+/* Group 9 (0F C7): CMPXCHG8B/16B; VMPTRLD/VMCLEAR/VMXON (/6) and VMPTRST
+ * (/7) with memory. */
+static const struct opent grp9[8] = {
+	[1] = { op_cmpxchg8b, D_MEM | L, 0 },
+	[6] = { op_vmx_c7_6, D_MEM, 0 }, [7] = { op_vmptrst, D_MEM, 0 },
+};
 /* Group 15 (0F AE): the fences are its register forms; XSAVE (/4) and
  * XRSTOR (/5) with memory. */
 static const struct opent grp15[8] = {
@@ -212,6 +216,7 @@ const struct opent optab[4][256] = {
 	[0x34] = { op_sysenter, D_END, 0 }, [0x35] = { op_sysexit, D_END, 0 },
 	[0x40] = CMOV, CMOV, CMOV, CMOV, CMOV, CMOV, CMOV, CMOV,
 	CMOV, CMOV, CMOV, CMOV, CMOV, CMOV, CMOV, CMOV,
+	[0x78] = { op_vmread, M, 0 }, [0x79] = { op_vmwrite, M, 0 },
 	[0x80] = JCCS(JCC32),
 	[0x90] = SETCC, SETCC, SETCC, SETCC, SETCC, SETCC, SETCC, SETCC,
 	SETCC, SETCC, SETCC, SETCC, SETCC, SETCC, SETCC, SETCC,

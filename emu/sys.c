@@ -3,9 +3,9 @@
 #include "emu/cpuid.h"
 #include "emu/exec.h"
 #include "emu/io.h"
+#include "emu/sysreg.h"
 #include "emu/vtime.h"
 
-#define CR4_TSD (1u << 2)
 
 void op_nop(struct cpu *c, const struct insn *i)
 {
@@ -92,9 +92,14 @@ void op_cpuid(struct cpu *c, const struct insn *i)
 	(void)i;
 	struct cpuid_leaf r;
 	emu_cpuid((uint32_t)c->gpr[R_AX], (uint32_t)c->gpr[R_CX], &r);
-	/* CPUID.1:ECX.OSXSAVE mirrors CR4.OSXSAVE. */
-	if ((uint32_t)c->gpr[R_AX] == 1 && (c->cr4 & (1u << 18)))
-		r.ecx |= 1u << 27;
+	/* CPUID.1:ECX.OSXSAVE mirrors CR4.OSXSAVE; ECX.VMX says whether the
+	 * VT-x model is switched on. */
+	if ((uint32_t)c->gpr[R_AX] == 1) {
+		if (c->cr4 & CR4_OSXSAVE)
+			r.ecx |= 1u << 27;
+		if (c->vmx.available)
+			r.ecx |= 1u << 5;
+	}
 	reg_set(c, R_AX, SZ32, r.eax);
 	reg_set(c, R_BX, SZ32, r.ebx);
 	reg_set(c, R_CX, SZ32, r.ecx);

@@ -6,24 +6,6 @@
 #include "emu/paging.h"
 #include "emu/sysreg.h"
 
-#define CR0_MP (1u << 1)
-#define CR0_EM (1u << 2)
-#define CR0_TS (1u << 3)
-#define CR0_ET (1u << 4)
-#define CR0_NE (1u << 5)
-#define CR0_AM (1u << 18)
-#define CR0_NW (1u << 29)
-#define CR0_CD (1u << 30)
-#define CR0_WRITABLE (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_NE | CR0_WP | CR0_AM | \
-		      CR0_NW | CR0_CD | CR0_PG)
-
-#define CR4_TSD (1u << 2)
-#define CR4_DE  (1u << 3)
-#define CR4_OSXSAVE (1u << 18)
-/* The CR4 bits this CPU implements; setting any other is #GP(0). */
-#define CR4_SUPPORTED (CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_PGE | CR4_UMIP | \
-		       CR4_PCIDE | CR4_OSXSAVE | CR4_SMEP | CR4_SMAP)
-
 static void need_cpl0(struct cpu *c)
 {
 	if (c->cpl != 0)
@@ -47,6 +29,9 @@ void cr0_write(struct cpu *c, uint64_t v)
 	if ((v & CR0_PG) && !(v & CR0_PE))
 		emu_raise(c, VEC_GP, 0);
 	if ((v & CR0_NW) && !(v & CR0_CD))
+		emu_raise(c, VEC_GP, 0);
+	/* In VMX operation PE, NE and PG must stay set (23.8). */
+	if (c->vmx.on && (v & VMX_CR0_FIXED0) != VMX_CR0_FIXED0)
 		emu_raise(c, VEC_GP, 0);
 	bool pg_on = (v & CR0_PG) && !(c->cr0 & CR0_PG);
 	bool pg_off = !(v & CR0_PG) && (c->cr0 & CR0_PG);
@@ -74,7 +59,11 @@ void cr0_write(struct cpu *c, uint64_t v)
 
 void cr4_write(struct cpu *c, uint64_t v)
 {
-	if (v & ~(uint64_t)CR4_SUPPORTED)
+	uint64_t ok = CR4_SUPPORTED | (c->vmx.available ? CR4_VMXE : 0);
+	if (v & ~ok)
+		emu_raise(c, VEC_GP, 0);
+	/* In VMX operation the FIXED0 bits (VMXE) must stay set (23.8). */
+	if (c->vmx.on && (v & VMX_CR4_FIXED0) != VMX_CR4_FIXED0)
 		emu_raise(c, VEC_GP, 0);
 	if ((c->efer & EFER_LMA) && !(v & CR4_PAE))
 		emu_raise(c, VEC_GP, 0);
@@ -276,8 +265,8 @@ void op_lmsw(struct cpu *c, const struct insn *i)
 
 /* 0F 01: group 7. Memory forms are the descriptor-table loads and stores,
  * SMSW, LMSW and INVLPG; register forms are individual instructions chosen
- * by reg and rm (SDM vol. 2, table A-6). VMX instructions (0F 01 C1..C4)
- * come with the VT-x model; MONITOR/MWAIT and CLAC/STAC are not
+ * by reg and rm (SDM vol. 2, table A-6). VMXOFF (0F 01 C4) is here;
+ * VMCALL, VMLAUNCH, VMRESUME come with VM entry; MONITOR/MWAIT and CLAC/STAC are not
  * implemented and are #UD, as CPUID says. */
 void op_grp7(struct cpu *c, const struct insn *i)
 {
@@ -295,6 +284,12 @@ void op_grp7(struct cpu *c, const struct insn *i)
 		}
 	}
 	switch (reg) {
+	case 0:
+		if (rm == 4) {
+			op_vmxoff(c, i);
+			return;
+		}
+		break;
 	case 2:
 		if (rm == 0) {
 			op_xgetbv(c, i);

@@ -8,6 +8,29 @@
 #include <stdint.h>
 
 #include "emu/cpu.h"
+#include "emu/paging.h"
+
+/* Control-register bits (SDM vol. 3A, 2.5) and the ones this CPU lets
+ * software set: CR0_WRITABLE | ET, and CR4_SUPPORTED (plus VMXE when the
+ * VT-x model is on). The VMX FIXED1 MSRs report the same sets. */
+#define CR0_MP (1u << 1)
+#define CR0_EM (1u << 2)
+#define CR0_TS (1u << 3)
+#define CR0_ET (1u << 4)
+#define CR0_NE (1u << 5)
+#define CR0_AM (1u << 18)
+#define CR0_NW (1u << 29)
+#define CR0_CD (1u << 30)
+#define CR0_WRITABLE (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_NE | CR0_WP | CR0_AM | \
+		      CR0_NW | CR0_CD | CR0_PG)
+
+#define CR4_TSD (1u << 2)
+#define CR4_DE  (1u << 3)
+#define CR4_OSXSAVE (1u << 18)
+#define CR4_VMXE (1u << 13)
+/* The CR4 bits this CPU implements; setting any other is #GP(0). */
+#define CR4_SUPPORTED (CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_PGE | CR4_UMIP | \
+		       CR4_PCIDE | CR4_OSXSAVE | CR4_SMEP | CR4_SMAP)
 
 void cr0_write(struct cpu *c, uint64_t v);
 void cr3_write(struct cpu *c, uint64_t v);

@@ -8,10 +8,9 @@
 #include <string.h>
 
 #include "emu/exec.h"
+#include "emu/sysreg.h"
 #include "emu/xsave.h"
 
-#define CR4_OSXSAVE (1u << 18)
-#define CR0_TS_BIT  (1u << 3)
 
 /* The x87 part of the legacy region after FNINIT: FCW = 0x037F, the rest
  * zero (the abridged tag word 0 means every register empty). */
@@ -56,7 +55,7 @@ void op_xsetbv(struct cpu *c, const struct insn *i)
 static uint64_t xsave_area(struct cpu *c, const struct insn *i)
 {
 	need_osxsave(c);
-	if (c->cr0 & CR0_TS_BIT)
+	if (c->cr0 & CR0_TS)
 		emu_raise_noerr(c, VEC_NM);
 	uint64_t a = ea(c, i);
 	if (seg_linear(c, i->seg, a, 1, ACC_READ) & 63)
