@@ -85,6 +85,8 @@ void emu_reset_flat(struct cpu *c, int code_sz)
 	c->in_delivery = c->nmi_pending = c->nmi_blocked = false;
 	c->shadow_until = 0;
 	c->last_delivered.vector = 0xff;
+	c->vtime_limit = UINT64_MAX;
+	c->vtime_out = false;
 	/* A flat fixture has no IDT: the first exception ends the run. */
 	c->exc_stop = true;
 	c->gdtr = (struct dtr){ 0, 0xffff };

@@ -220,6 +220,9 @@ struct cpu {
 	/* --- execution --- */
 	uint64_t icount;         /* instructions retired since reset */
 	uint64_t idle_ns;        /* virtual time spent halted (emu/vtime.h) */
+	uint64_t vtime_limit;    /* a halted CPU does not sleep past this virtual
+	                            time: the run stops with EMU_STOP_BUDGET */
+	bool vtime_out;          /* ... and this says it did */
 	struct vtimer *timers;   /* armed virtual-time timers, earliest first */
 	const struct insn *cur;  /* the instruction executing, NULL between
 	                            instructions; RIP is then cpu->rip - cur->len */

@@ -12,6 +12,7 @@
 #include "emu/msg.h"
 #include "emu/pc.h"
 #include "emu/trace.h"
+#include "emu/vtime.h"
 
 #define NESTLAB_VERSION "0.1.0"
 
@@ -390,7 +391,10 @@ static int cmd_run(int argc, char **argv)
 	double t0 = now(), t = 0;
 	enum emu_stop stop = EMU_STOP_BUDGET;
 	bool timed_out = false;
-	while (c->icount < o.max_insns) {
+	/* The budget also bounds virtual time (instructions plus halted time,
+	 * in ns), so a guest that only waits for timers ends too. */
+	c->vtime_limit = o.max_insns;
+	while (c->icount < o.max_insns && !c->vtime_out) {
 		uint64_t slice = o.max_insns - c->icount;
 		if (o.timeout && slice > 20000000)
 			slice = 20000000;
@@ -433,6 +437,9 @@ static int cmd_run(int argc, char **argv)
 	default:
 		if (timed_out)
 			say(STOP_TIMEOUT, t, (unsigned long long)c->icount,
+			    (unsigned long long)c->rip, mode_name(c));
+		else if (c->vtime_out)
+			say(STOP_VTIME, (double)emu_now(c) / 1e9, (unsigned long long)c->icount,
 			    (unsigned long long)c->rip, mode_name(c));
 		else
 			say(STOP_BUDGET, (unsigned long long)c->icount,

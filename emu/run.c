@@ -63,6 +63,14 @@ static uint64_t look_around(struct cpu *c, uint64_t end)
 		uint64_t next = vtimer_next(c);
 		if (next == UINT64_MAX)
 			return 0;
+		if (next > c->vtime_limit) {
+			/* Sleeping would pass the virtual-time limit: a guest
+			 * that only ever waits must end too. */
+			if (c->vtime_limit > emu_now(c))
+				c->idle_ns += c->vtime_limit - emu_now(c);
+			c->vtime_out = true;
+			return 0;
+		}
 		if (next > emu_now(c))
 			c->idle_ns += next - emu_now(c);
 	}
@@ -146,5 +154,7 @@ enum emu_stop emu_run(struct cpu *c, uint64_t budget)
 		return EMU_STOP_EXIT;
 	if (c->triple)
 		return EMU_STOP_TRIPLE;
+	if (c->vtime_out)
+		return EMU_STOP_BUDGET;
 	return c->halted ? EMU_STOP_HLT : EMU_STOP_BUDGET;
 }

@@ -42,6 +42,8 @@ printf '\017\013' >"$dir/ud2.bin"                       # ud2
 # wait for COM1's LSR.DR, read RBR, print it on 0xE9, halt (real mode)
 printf '\272\375\003\354\250\001\164\370\272\370\003\354\346\351\372\364' >"$dir/echo.bin"
 printf 'Z' >"$dir/input.txt"
+# real mode: IRQ0 handler in the IVT, PIT at 18.2 Hz, then sti; hlt forever
+printf '\372\307\006\040\000\037\174\307\006\042\000\000\000\260\064\346\103\260\000\346\100\346\100\260\376\346\041\373\364\353\374\120\260\040\346\040\130\317' >"$dir/idle.bin"
 head -c 4096 /dev/urandom | tr '\177' 'x' >"$dir/random.bin"
 : >"$dir/empty.bin"
 mbimage "$dir/triple.elf" '\017\013'                    # ud2 with no IDT
@@ -66,6 +68,7 @@ check too-big 4 "does not fit" -- "$nl" run "$dir/random.bin" --bits 32 --load 0
 check budget 8 "after 1000 instructions" -- "$nl" run "$dir/loop.bin" --bits 32 --max-insns 1000
 check timeout 8 "timeout" -- "$nl" run "$dir/loop.bin" --bits 64 --timeout 0.3
 check debug-exit 11 "" -- "$nl" run "$dir/exit5.bin" --bits 16 --load 0x7c00
+check idle-forever 8 "virtual time" -- "$nl" run "$dir/idle.bin" --bits 16 --load 0x7c00
 check flat-exception 6 "#UD" -- "$nl" run "$dir/ud2.bin" --bits 64
 check triple-fault 10 "triple fault" -- "$nl" run "$dir/triple.elf"
 check halt 0 "" -- "$nl" run "$dir/hello.elf"
