@@ -172,12 +172,16 @@ void op_mov_dr(struct cpu *c, const struct insn *i)
 	uint64_t v = reg_get(c, r, sz);
 	if ((n == 6 || n == 7) && (v >> 32))
 		emu_raise(c, VEC_GP, 0);
+	/* DR6: B0-B3, BD, BS, BT are writable, the rest reads as 1 (bit 16,
+	 * RTM, too: there is no RTM). DR7: bit 10 reads as 1; bits 11 (RTM),
+	 * 12, 14 and 15 are 0. DR0-DR3 take any value: MOV DR does not check
+	 * the address (SDM vol. 3A, 17.2). */
 	if (n == 6)
-		v = (v & 0x1e00f) | 0xfffe0ff0u; /* reserved bits read as set */
+		v = (v & 0xe00f) | 0xffff0ff0u;
 	else if (n == 7)
-		v = (v & 0xffff2fffu) | 0x400;
-	else if (c->code_sz == SZ64 && !canonical(v))
-		emu_raise(c, VEC_GP, 0);
+		v = (v & 0xffff23ffu) | 0x400;
+	else if (c->code_sz != SZ64)
+		v = (uint32_t)v;
 	c->dr[n] = v;
 }
 

@@ -118,3 +118,31 @@ run-demo: $(BUILD)/nestlab $(BUILD)/guests/demo.elf
 	@echo "$$ nestlab run build/guests/demo.elf --stats"
 	@$(BUILD)/nestlab run $(BUILD)/guests/demo.elf --stats; \
 	    s=$$?; [ $$s = 33 ] || { echo "demo: unexpected exit status $$s"; exit 1; }
+
+# Legacy test guests: a test whose source has the line
+#     // runtime: legacy
+# is 32-bit code on the legacy runtime (guests/lib/legacy), which stays in
+# protected mode without paging instead of switching to long mode. Part
+# of lib/ is shared, compiled a second time as 32-bit code into lib32/.
+# These explicit rules take precedence over the pattern rules above.
+GUEST_LEGACY_TESTS := $(basename $(notdir $(shell grep -l '^// runtime: legacy$$' guests/tests/*.c)))
+GUEST32_CFLAGS := $(patsubst -m64,-m32,$(GUEST_CFLAGS))
+GUEST32_TEST_CFLAGS := $(patsubst -m64,-m32,$(GUEST_TEST_CFLAGS))
+GUEST32_LIB_SRCS := $(wildcard guests/lib/legacy/*.c guests/lib/legacy/*.S) \
+                    $(addprefix guests/lib/,printf.c serial.c string.c quirks.c pic.c)
+GUEST32_LIB_OBJS := $(patsubst guests/lib/%,$(BUILD)/guests/lib32/%.o,$(basename $(GUEST32_LIB_SRCS)))
+.SECONDARY: $(GUEST32_LIB_OBJS)
+
+$(BUILD)/guests/lib32/%.o: guests/lib/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST32_TEST_CFLAGS) -c $< -o $@
+$(BUILD)/guests/lib32/%.o: guests/lib/%.S
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST32_TEST_CFLAGS) -c $< -o $@
+$(GUEST_LEGACY_TESTS:%=$(BUILD)/guests/tests/%.o): $(BUILD)/guests/tests/%.o: guests/tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST32_TEST_CFLAGS) -c $< -o $@
+$(GUEST_LEGACY_TESTS:%=$(BUILD)/guests/tests/%.elf): $(BUILD)/guests/tests/%.elf: \
+		$(BUILD)/guests/tests/%.o $(GUEST32_LIB_OBJS) guests/lib/legacy/legacy.ld
+	$(CC) $(GUEST32_CFLAGS) $(GUEST_LDFLAGS) -Wl,-z,max-page-size=0x1000 \
+	    -T guests/lib/legacy/legacy.ld -o $@ $< $(GUEST32_LIB_OBJS)
