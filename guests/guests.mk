@@ -4,13 +4,6 @@ GUEST_CFLAGS := -m64 -O2 -ffreestanding -nostdlib -mno-red-zone -mgeneral-regs-o
                 -fno-asynchronous-unwind-tables -Wall -Wextra -Werror -Iguests
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,--no-warn-rwx-segments
 
-$(BUILD)/guests/%.o: guests/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS) -c $< -o $@
-$(BUILD)/guests/%.o: guests/%.S
-	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS) -c $< -o $@
-
 # The guest runtime (guests/lib) and the test guests (guests/tests), one
 # Multiboot image per tests/NAME.c. See guests/lib/entry.S for why the
 # images are converted to ELF32.
@@ -20,82 +13,46 @@ GUEST_LIB_OBJS := $(patsubst guests/%,$(BUILD)/guests/%.o,$(basename $(GUEST_LIB
 GUEST_TESTS := $(sort $(basename $(notdir $(wildcard guests/tests/*.c))))
 GUEST_TEST_ELFS := $(GUEST_TESTS:%=$(BUILD)/guests/tests/%.elf)
 # Objects made by pattern rules would count as intermediate and be deleted.
-.SECONDARY: $(GUEST_LIB_OBJS) $(GUEST_TESTS:%=$(BUILD)/guests/tests/%.o)
+.SECONDARY: $(GUEST_LIB_OBJS) $(GUEST_TESTS:%=$(BUILD)/guests/tests/%.o) \
+            $(BUILD)/guests/demo/demo.o $(BUILD)/guests/bench/cpubound.o
 
-$(BUILD)/guests/lib/%.o: guests/lib/%.c
+# Every guest source compiles the same way; every guest (test, demo,
+# benchmark) links with the runtime as x86-64, then becomes ELF32, which
+# QEMU's Multiboot loader takes.
+$(BUILD)/guests/%.o: guests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_TEST_CFLAGS) -c $< -o $@
-$(BUILD)/guests/lib/%.o: guests/lib/%.S
+$(BUILD)/guests/%.o: guests/%.S
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_TEST_CFLAGS) -c $< -o $@
-$(BUILD)/guests/tests/%.o: guests/tests/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_TEST_CFLAGS) -c $< -o $@
-
-# Link as x86-64, then convert to ELF32, which QEMU's Multiboot loader takes.
-$(BUILD)/guests/tests/%.elf: $(BUILD)/guests/tests/%.o $(GUEST_LIB_OBJS) guests/lib/multiboot.ld
+$(BUILD)/guests/%.elf: $(BUILD)/guests/%.o $(GUEST_LIB_OBJS) guests/lib/multiboot.ld
 	$(CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -Wl,-z,max-page-size=0x1000 \
 	    -T guests/lib/multiboot.ld -o $@.64 $< $(GUEST_LIB_OBJS)
 	objcopy -O elf32-i386 $@.64 $@
 
-.PHONY: guest-tests qemu-guest-tests
+.PHONY: guest-tests run-guest-tests
 guest-tests: $(GUEST_TEST_ELFS)
 all: guest-tests
 
-# Each test guest under QEMU's TCG, the reference machine. The serial
-# output goes to NAME.qemu.out (what nestlab's output will be compared
-# with); exit status 33 is PASS (guests/lib/test.h). A test that needs
+# The test guests run on nestlab and on QEMU's TCG, the reference machine
+# (tests/guests.sh, part of make test): exit status 33 is PASS
+# (guests/lib/test.h) and the serial outputs must match. A test that needs
 # more arguments (-append, -initrd) lists them in its source on a line
 #     // qemu-args: ...
 # in shell syntax, paths relative to the top of the tree. One test:
-#     make qemu-guest-tests GUEST_TESTS=paging
+#     sh tests/guests.sh build build/nestlab "$(QEMU) ..." paging
 #
 # The CPU: IvyBridge-v1 has the signature nestlab's CPUID reports (family
 # 6, model 0x3A, stepping 9, GenuineIntel). TCG lacks its x2APIC and
 # TSC-deadline timer, so they are turned off rather than warned about;
 # 1 GiB pages are added so that the paging test exercises them.
 QEMU ?= qemu-system-x86_64
-QEMU_TIMEOUT ?= 20
 QEMU_CPU := IvyBridge-v1,-x2apic,-tsc-deadline,+pdpe1gb
 QEMU_GUEST_FLAGS := -accel tcg -M pc -cpu $(QEMU_CPU) -m 128M -smp 1 -nodefaults \
                     -display none -no-reboot -serial stdio \
                     -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-qemu-guest-tests: $(GUEST_TEST_ELFS)
-	@command -v $(QEMU) >/dev/null || { echo "qemu-guest-tests: $(QEMU) not found"; exit 1; }
-	@failed=0; \
-	for t in $(GUEST_TESTS); do \
-	    dir=$(BUILD)/guests/tests; \
-	    eval "set -- $$(sed -n 's|^// qemu-args: ||p' guests/tests/$$t.c)"; \
-	    timeout $(QEMU_TIMEOUT) $(QEMU) $(QEMU_GUEST_FLAGS) -kernel $$dir/$$t.elf "$$@" \
-	        </dev/null >$$dir/$$t.qemu.out 2>$$dir/$$t.qemu.err; \
-	    status=$$?; \
-	    if [ $$status = 33 ]; then \
-	        echo "$$t: PASS"; \
-	    else \
-	        failed=$$((failed + 1)); \
-	        case $$status in \
-	        35) why="FAIL";; \
-	        124) why="timeout after $(QEMU_TIMEOUT) s";; \
-	        0) why="no result (triple fault or halt?)";; \
-	        *) why="exit status $$status";; \
-	        esac; \
-	        echo "$$t: $$why"; \
-	        tail -n 5 $$dir/$$t.qemu.out | sed 's/^/    /'; \
-	        tail -n 5 $$dir/$$t.qemu.err | sed 's/^/    qemu: /'; \
-	    fi; \
-	    [ -s $$dir/$$t.qemu.err ] || rm -f $$dir/$$t.qemu.err; \
-	done; \
-	if [ $$failed != 0 ]; then echo "qemu-guest-tests: $$failed failed"; exit 1; fi
-
 # Benchmark guests (make bench): guests/bench/NAME.c with the same runtime.
-$(BUILD)/guests/bench/%.o: guests/bench/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_TEST_CFLAGS) -c $< -o $@
-$(BUILD)/guests/bench/%.elf: $(BUILD)/guests/bench/%.o $(GUEST_LIB_OBJS) guests/lib/multiboot.ld
-	$(CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -Wl,-z,max-page-size=0x1000 \
-	    -T guests/lib/multiboot.ld -o $@.64 $< $(GUEST_LIB_OBJS)
-	objcopy -O elf32-i386 $@.64 $@
 BENCH_GUESTS := $(BUILD)/guests/bench/cpubound.elf
 all: $(BENCH_GUESTS)
 
@@ -105,18 +62,11 @@ run-guest-tests: $(BUILD)/nestlab $(GUEST_TEST_ELFS)
 	sh tests/guests.sh $(BUILD) $(BUILD)/nestlab "$(QEMU) $(QEMU_GUEST_FLAGS)"
 
 # The demo (make demo): a Multiboot kernel on the runtime, booted headless.
-$(BUILD)/guests/demo/%.o: guests/demo/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_TEST_CFLAGS) -c $< -o $@
-$(BUILD)/guests/demo.elf: $(BUILD)/guests/demo/demo.o $(GUEST_LIB_OBJS) guests/lib/multiboot.ld
-	$(CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -Wl,-z,max-page-size=0x1000 \
-	    -T guests/lib/multiboot.ld -o $@.64 $< $(GUEST_LIB_OBJS)
-	objcopy -O elf32-i386 $@.64 $@
-all: $(BUILD)/guests/demo.elf
+all: $(BUILD)/guests/demo/demo.elf
 
-run-demo: $(BUILD)/nestlab $(BUILD)/guests/demo.elf
-	@echo "$$ nestlab run build/guests/demo.elf --stats"
-	@$(BUILD)/nestlab run $(BUILD)/guests/demo.elf --stats; \
+run-demo: $(BUILD)/nestlab $(BUILD)/guests/demo/demo.elf
+	@echo "$$ nestlab run build/guests/demo/demo.elf --stats"
+	@$(BUILD)/nestlab run $(BUILD)/guests/demo/demo.elf --stats; \
 	    s=$$?; [ $$s = 33 ] || { echo "demo: unexpected exit status $$s"; exit 1; }
 
 # Legacy test guests: a test whose source has the line
