@@ -80,6 +80,31 @@ check lang-env 4 "não é uma imagem" -- env LANG=pt_BR.UTF-8 "$nl" run "$dir/ra
 check trace-needs-file 2 "needs --trace" -- "$nl" run "$dir/hello.elf" --trace-walks
 check trace-unwritable 4 "cannot write" -- "$nl" run "$dir/hello.elf" --trace /nonexistent/dir/t.jsonl
 
+# Plain ELF images (no Multiboot header): ELF64 starts in 64-bit mode on
+# identity page tables, ELF32 in flat protected mode.
+cat >"$dir/plain.c" <<'EOC'
+static inline void outb(unsigned short p, unsigned char v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(p));
+}
+void _start(void)
+{
+	const char *s = "plain elf\n";
+	while (*s)
+		outb(0xe9, *s++);
+	*(volatile unsigned *)0x40001000ul = 0x1234; /* above 1 GiB */
+	outb(0xf4, *(volatile unsigned *)0x40001000ul == 0x1234 ? 0x10 : 0x11);
+	for (;;)
+		;
+}
+EOC
+for bits in 64 32; do
+	if ${CC:-cc} -m$bits -O2 -ffreestanding -nostdlib -static -no-pie -fno-pic \
+	    -Wl,-Ttext=0x200000 -Wl,--build-id=none "$dir/plain.c" -o "$dir/plain$bits.elf" 2>/dev/null; then
+		check plain-elf$bits 33 "plain elf" -- "$nl" run "$dir/plain$bits.elf" --mem 2048
+	fi
+done
+
 # Determinism: the same image twice gives the same event stream, event for
 # event (timers, interrupts and all), and the same serial output.
 det=build/guests/tests/interrupts.elf
