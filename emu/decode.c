@@ -223,6 +223,8 @@ int emu_decode_ex(const uint8_t *bytes, int n, int code_sz, struct insn *out,
 		return 0;
 	if ((mode64 && (f & D_I64)) || (!mode64 && (f & D_I64ONLY)))
 		return 0;
+	if ((f & D_NOPFX) && (p66 || i.rep))
+		return 0;
 
 	i.osz = (uint8_t)osz_of(f, code_sz, p66, rex);
 	if (mode64)

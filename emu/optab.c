@@ -216,7 +216,8 @@ const struct opent optab[4][256] = {
 	[0x34] = { op_sysenter, D_END, 0 }, [0x35] = { op_sysexit, D_END, 0 },
 	[0x40] = CMOV, CMOV, CMOV, CMOV, CMOV, CMOV, CMOV, CMOV,
 	CMOV, CMOV, CMOV, CMOV, CMOV, CMOV, CMOV, CMOV,
-	[0x78] = { op_vmread, M, 0 }, [0x79] = { op_vmwrite, M, 0 },
+	/* 66/F2 0F 78/79 are AMD's EXTRQ/INSERTQ */
+	[0x78] = { op_vmread, M | D_NOPFX, 0 }, [0x79] = { op_vmwrite, M | D_NOPFX, 0 },
 	[0x80] = JCCS(JCC32),
 	[0x90] = SETCC, SETCC, SETCC, SETCC, SETCC, SETCC, SETCC, SETCC,
 	SETCC, SETCC, SETCC, SETCC, SETCC, SETCC, SETCC, SETCC,

@@ -28,6 +28,7 @@
 #define D_I64ONLY (1u << 19) /* valid only in 64-bit mode */
 #define D_FORCEREG (1u << 20) /* ModRM.mod is ignored: always a register (MOV CR/DR) */
 #define D_PTR    (1u << 21) /* far pointer: offset (16/32 by operand size), then selector */
+#define D_NOPFX  (1u << 22) /* with 66h, F2h or F3h it is another instruction (not implemented) */
 
 struct opent {
 	op_fn fn;                 /* NULL: #UD */

@@ -115,6 +115,7 @@ static bool near_branch(unsigned op)
  * reason (an index into why[]), or 0 to compare. */
 static const char *const why[] = {
 	"", "64-bit near branch with 66h/67h", "REX.W C2", "REP prefix with 66h",
+	"REX.W 0F 78 (VMREAD)",
 };
 
 static int excluded(int mode, const uint8_t *b)
@@ -136,6 +137,12 @@ static int excluded(int mode, const uint8_t *b)
 	 * F2h is BND only with MPX), so the SDM gives no length. */
 	if (s.rep && s.p66 && (near_branch(s.op) || s.op == 0x68))
 		return 3;
+	/* 0F 78 with REX.W and no 66h/F2h: Capstone decodes AMD's EXTRQ,
+	 * which needs 66h (its immediates make it two bytes longer). SDM
+	 * VMREAD: 0F 78 /r with no mandatory prefix, REX.W only sets the
+	 * operand size. */
+	if (s.op == 0x0f78 && s.rex_w && !s.p66 && !s.rep)
+		return 4;
 	return 0;
 }
 

@@ -248,7 +248,7 @@ static uint64_t field_mask(int f)
  * in 64-bit mode and 32 elsewhere. */
 void op_vmread(struct cpu *c, const struct insn *i)
 {
-	if (!c->vmx.available || i->p66 || i->rep)
+	if (!c->vmx.available)
 		emu_raise_noerr(c, VEC_UD);
 	common_checks(c);
 	int sz = c->code_sz == SZ64 ? SZ64 : SZ32;
@@ -267,7 +267,7 @@ void op_vmread(struct cpu *c, const struct insn *i)
  * "VMWRITE to any field", is not offered). */
 void op_vmwrite(struct cpu *c, const struct insn *i)
 {
-	if (!c->vmx.available || i->p66 || i->rep)
+	if (!c->vmx.available)
 		emu_raise_noerr(c, VEC_UD);
 	common_checks(c);
 	int sz = c->code_sz == SZ64 ? SZ64 : SZ32;
