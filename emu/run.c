@@ -106,18 +106,25 @@ static __attribute__((noinline)) void run_blocks(struct cpu *c, uint64_t end)
 			look = false;
 		}
 		struct block *b = next_block(c, prev);
-		const struct insn *i = b->insn, *last = i + b->n;
-		if (stretch - n < b->n)
-			last = i + (stretch - n);
-		uint64_t rip = c->rip;
-		c->brk = 0;
-		do {
-			rip += i->len;
-			c->cur = i;
-			c->rip = rip;
-			i->fn(c, i);
-			c->icount = ++n;
-		} while (!c->brk && ++i < last);
+		const uint64_t start = c->rip, gen = c->jc_gen;
+		for (;;) {
+			const struct insn *i = b->insn, *last = i + b->n;
+			if (stretch - n < b->n)
+				last = i + (stretch - n);
+			uint64_t rip = start;
+			c->brk = 0;
+			do {
+				rip += i->len;
+				c->cur = i;
+				c->rip = rip;
+				i->fn(c, i);
+				c->icount = ++n;
+			} while (!c->brk && ++i < last);
+			/* A loop that is one block jumps back to its own start:
+			 * go round again without looking the block up. */
+			if (c->brk != BRK_JUMP || c->rip != start || c->jc_gen != gen || n >= stretch)
+				break;
+		}
 		prev = b;
 		look = c->brk & BRK_STOP;
 	}
