@@ -206,3 +206,95 @@ Test(vmx, capabilities_and_cpuid)
 	cr_assert_eq(RUN("\x0f\xc7\x30", 0, 0, 0), EMU_STOP_EXCEPTION);
 	cr_assert_eq(c->exc.vector, VEC_UD);
 }
+
+/* A VMCS whose controls and host state pass every check of 26.2, for a
+ * 32-bit host (the capability MSRs do not offer 'host address-space size'
+ * yet, so a 64-bit host cannot pass). Each test below breaks exactly one
+ * rule. */
+#include "vmx/entry.h"
+
+static void good_vmcs(void)
+{
+	uint64_t *f = c->vmx.field;
+	memset(c->vmx.field, 0, sizeof c->vmx.field);
+	f[VMCS_PIN_BASED_VM_EXEC_CONTROL] = 0x16;
+	f[VMCS_CPU_BASED_VM_EXEC_CONTROL] = 0x0401e172;
+	f[VMCS_VM_EXIT_CONTROLS] = 0x00036dff;          /* the default1 bits */
+	f[VMCS_VM_ENTRY_CONTROLS] = 0x000011ff;
+	f[VMCS_HOST_CR0] = 0x80000031;
+	f[VMCS_HOST_CR4] = CR4_PAE | CR4_VMXE;
+	f[VMCS_HOST_CR3] = 0x20000;
+	f[VMCS_HOST_CS_SELECTOR] = 0x08;
+	f[VMCS_HOST_SS_SELECTOR] = 0x10;
+	f[VMCS_HOST_TR_SELECTOR] = 0x18;
+	f[VMCS_HOST_RIP] = 0x100000;
+}
+
+static const char *failing(void)
+{
+	const struct entry_check *k = vmx_check_entry(c);
+	return k ? k->name : "none";
+}
+
+Test(vmx, entry_checks_one_rule_at_a_time)
+{
+	c->efer = 0; /* a 32-bit host */
+	good_vmcs();
+	cr_assert_str_eq(failing(), "none");
+
+	c->vmx.field[VMCS_PIN_BASED_VM_EXEC_CONTROL] |= 1u << 3; /* NMI exiting: not offered yet */
+	cr_assert_str_eq(failing(), "pin-based controls");
+	good_vmcs();
+	c->vmx.field[VMCS_CPU_BASED_VM_EXEC_CONTROL] &= ~(1u << 1); /* a default1 bit */
+	cr_assert_str_eq(failing(), "primary processor-based controls");
+	good_vmcs();
+	c->vmx.field[VMCS_CR3_TARGET_COUNT] = 1;
+	cr_assert_str_eq(failing(), "CR3-target count");
+	good_vmcs();
+	c->vmx.field[VMCS_VM_EXIT_MSR_STORE_COUNT] = 1;
+	c->vmx.field[VMCS_VM_EXIT_MSR_STORE_ADDR] = 0x1008;
+	cr_assert_str_eq(failing(), "VM-exit MSR-store area");
+	good_vmcs();
+	c->vmx.field[VMCS_VM_ENTRY_INTR_INFO_FIELD] = (1u << 31) | (2u << 8) | 3; /* NMI, vector 3 */
+	cr_assert_str_eq(failing(), "event injection");
+	c->vmx.field[VMCS_VM_ENTRY_INTR_INFO_FIELD] = (1u << 31) | (4u << 8) | 0x80; /* INT 80h */
+	cr_assert_str_eq(failing(), "event injection", "a software interrupt needs a length");
+	c->vmx.field[VMCS_VM_ENTRY_INSTRUCTION_LEN] = 2;
+	cr_assert_str_eq(failing(), "none");
+
+	good_vmcs();
+	c->vmx.field[VMCS_HOST_CR0] &= ~(uint64_t)CR0_PG;
+	cr_assert_str_eq(failing(), "HOST_CR0");
+	good_vmcs();
+	c->vmx.field[VMCS_HOST_CR4] &= ~(uint64_t)CR4_VMXE;
+	cr_assert_str_eq(failing(), "HOST_CR4");
+	good_vmcs();
+	c->vmx.field[VMCS_HOST_CR3] = 1ull << 45;
+	cr_assert_str_eq(failing(), "HOST_CR3");
+	good_vmcs();
+	c->vmx.field[VMCS_HOST_IA32_SYSENTER_EIP] = 0x0000800000000000ull;
+	cr_assert_str_eq(failing(), "HOST_IA32_SYSENTER_ESP/EIP");
+	good_vmcs();
+	c->vmx.field[VMCS_HOST_SS_SELECTOR] = 0x13; /* RPL 3 */
+	cr_assert_str_eq(failing(), "host selectors");
+	good_vmcs();
+	c->vmx.field[VMCS_HOST_TR_SELECTOR] = 0;
+	cr_assert_str_eq(failing(), "host selectors");
+	good_vmcs();
+	c->vmx.field[VMCS_HOST_GDTR_BASE] = 0x0000900000000000ull;
+	cr_assert_str_eq(failing(), "host base addresses");
+	good_vmcs();
+	c->vmx.field[VMCS_HOST_RIP] = 0x100000000ull; /* above 4 GiB for a 32-bit host */
+	cr_assert_str_eq(failing(), "host address-space size");
+	good_vmcs();
+	c->efer = EFER_LME | EFER_LMA; /* a 64-bit processor with a 32-bit host VMCS */
+	cr_assert_str_eq(failing(), "host address-space size");
+
+	/* every row says where in the SDM it comes from and what to do */
+	const struct entry_check *rows;
+	unsigned n = vmx_entry_checks(&rows);
+	for (unsigned k = 0; k < n; k++) {
+		cr_assert(rows[k].sdm && !strncmp(rows[k].sdm, "26.2", 4), "%s", rows[k].name);
+		cr_assert(rows[k].why && strlen(rows[k].why) > 20, "%s", rows[k].name);
+	}
+}

@@ -1,0 +1,238 @@
+/* VM-entry checks (SDM vol. 3C, chapter 26), written as the manual's
+ * ordered list: each check is a row with a name, its section and the one
+ * sentence a student needs. A failed control check makes VMLAUNCH or
+ * VMRESUME fail with VM-instruction error 7, a failed host-state check with
+ * error 8 (26.2); the guest-state checks (26.3), which end in a VM exit,
+ * come with VM entry itself. vmx_check_entry() runs the rows in order and
+ * returns the first that fails. */
+#include "emu/mem.h"
+#include "emu/paging.h"
+#include "emu/sysreg.h"
+#include "vmx/entry.h"
+
+/* VM-exit and VM-entry control bits the host-state checks look at. */
+#define EXIT_HOST_ADDR_SPACE   (1u << 9)
+#define EXIT_LOAD_PAT          (1u << 19)
+#define EXIT_LOAD_EFER         (1u << 21)
+#define ENTRY_IA32E_MODE       (1u << 9)
+
+/* Fields as the checks read them. */
+#define F(name) (c->vmx.field[VMCS_##name])
+
+/* A control satisfies its capability MSR: every allowed-0 bit (a 1 in
+ * bits 31:0) set, no bit set that allowed-1 (bits 63:32) forbids. */
+static bool ctl_ok(struct cpu *c, uint32_t msr, uint64_t value)
+{
+	uint64_t cap;
+	if (!vmx_msr_read(c, msr, &cap))
+		return false;
+	uint32_t must1 = (uint32_t)cap, may1 = (uint32_t)(cap >> 32);
+	return (value & must1) == must1 && !(value & ~(uint64_t)may1);
+}
+
+static bool pin_ok(struct cpu *c)   { return ctl_ok(c, 0x48d, F(PIN_BASED_VM_EXEC_CONTROL)); }
+static bool proc_ok(struct cpu *c)  { return ctl_ok(c, 0x48e, F(CPU_BASED_VM_EXEC_CONTROL)); }
+static bool exit_ok(struct cpu *c)  { return ctl_ok(c, 0x48f, F(VM_EXIT_CONTROLS)); }
+static bool entry_ok(struct cpu *c) { return ctl_ok(c, 0x490, F(VM_ENTRY_CONTROLS)); }
+
+static bool cr3_count_ok(struct cpu *c)
+{
+	uint64_t misc = 0;
+	vmx_msr_read(c, 0x485, &misc);
+	return F(CR3_TARGET_COUNT) <= ((misc >> 16) & 0x1ff);
+}
+
+/* MSR areas: 16-byte aligned, the whole area within the physical-address
+ * width (24.7.2, 24.8.2). */
+static bool msr_area_ok(uint64_t addr, uint64_t count)
+{
+	return !(addr & 15) && !((addr + count * 16 - 1) & ~PHYS_MASK) && !(addr & ~PHYS_MASK);
+}
+
+static bool exit_store_ok(struct cpu *c)
+{
+	return !F(VM_EXIT_MSR_STORE_COUNT) ||
+	       msr_area_ok(F(VM_EXIT_MSR_STORE_ADDR), F(VM_EXIT_MSR_STORE_COUNT));
+}
+
+static bool exit_load_ok(struct cpu *c)
+{
+	return !F(VM_EXIT_MSR_LOAD_COUNT) ||
+	       msr_area_ok(F(VM_EXIT_MSR_LOAD_ADDR), F(VM_EXIT_MSR_LOAD_COUNT));
+}
+
+static bool entry_load_ok(struct cpu *c)
+{
+	return !F(VM_ENTRY_MSR_LOAD_COUNT) ||
+	       msr_area_ok(F(VM_ENTRY_MSR_LOAD_ADDR), F(VM_ENTRY_MSR_LOAD_COUNT));
+}
+
+/* The VM-entry interruption-information field (26.2.1.3). */
+static bool injection_ok(struct cpu *c)
+{
+	uint64_t info = F(VM_ENTRY_INTR_INFO_FIELD);
+	if (!(info >> 31))
+		return true;
+	unsigned vector = info & 0xff, type = (info >> 8) & 7;
+	bool has_err = (info >> 11) & 1;
+	if (type == 1 || type > 7 || (info & 0x7ffff000u))
+		return false;              /* reserved type or bits */
+	if (type == 2 && vector != 2)
+		return false;              /* NMI */
+	if (type == 3 && vector > 31)
+		return false;              /* hardware exception */
+	if (type == 7 && vector != 0)
+		return false;              /* other event (MTF) */
+	bool err_vec = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 ||
+		       vector == 21;
+	if (has_err && (type != 3 || !err_vec || !(F(GUEST_CR0) & CR0_PE)))
+		return false;
+	if (has_err && (F(VM_ENTRY_EXCEPTION_ERROR_CODE) >> 16))
+		return false;
+	if ((type == 4 || type == 5 || type == 6) &&
+	    (F(VM_ENTRY_INSTRUCTION_LEN) == 0 || F(VM_ENTRY_INSTRUCTION_LEN) > 15))
+		return false;              /* software events need a length */
+	return true;
+}
+
+/* --- host state (26.2.2 - 26.2.4) --- */
+
+static bool host_cr0_ok(struct cpu *c)
+{
+	uint64_t v = F(HOST_CR0);
+	return (v & VMX_CR0_FIXED0) == VMX_CR0_FIXED0 && !(v & ~(uint64_t)(CR0_WRITABLE | CR0_ET));
+}
+
+static bool host_cr4_ok(struct cpu *c)
+{
+	uint64_t v = F(HOST_CR4);
+	return (v & VMX_CR4_FIXED0) == VMX_CR4_FIXED0 &&
+	       !(v & ~(uint64_t)(CR4_SUPPORTED | CR4_VMXE));
+}
+
+static bool host_cr3_ok(struct cpu *c)
+{
+	return !(F(HOST_CR3) & ~PHYS_MASK);
+}
+
+static bool host_sysenter_ok(struct cpu *c)
+{
+	return canonical(F(HOST_IA32_SYSENTER_ESP)) && canonical(F(HOST_IA32_SYSENTER_EIP));
+}
+
+static bool host_pat_ok(struct cpu *c)
+{
+	if (!(F(VM_EXIT_CONTROLS) & EXIT_LOAD_PAT))
+		return true;
+	uint64_t pat = F(HOST_IA32_PAT);
+	for (int k = 0; k < 8; k++) {
+		unsigned t = (pat >> (8 * k)) & 0xff;
+		if (!(t == 0 || t == 1 || t == 4 || t == 5 || t == 6 || t == 7))
+			return false;
+	}
+	return true;
+}
+
+static bool host_efer_ok(struct cpu *c)
+{
+	if (!(F(VM_EXIT_CONTROLS) & EXIT_LOAD_EFER))
+		return true;
+	uint64_t e = F(HOST_IA32_EFER);
+	bool as = F(VM_EXIT_CONTROLS) & EXIT_HOST_ADDR_SPACE;
+	if (e & ~(uint64_t)(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
+		return false;
+	return !!(e & EFER_LMA) == as && !!(e & EFER_LME) == as;
+}
+
+/* Selectors: RPL and TI zero; CS and TR not null; SS not null unless the
+ * host is 64-bit (26.2.3). */
+static bool host_selectors_ok(struct cpu *c)
+{
+	static const enum vmcs_field sels[] = {
+		VMCS_HOST_ES_SELECTOR, VMCS_HOST_CS_SELECTOR, VMCS_HOST_SS_SELECTOR,
+		VMCS_HOST_DS_SELECTOR, VMCS_HOST_FS_SELECTOR, VMCS_HOST_GS_SELECTOR,
+		VMCS_HOST_TR_SELECTOR,
+	};
+	for (unsigned k = 0; k < sizeof sels / sizeof sels[0]; k++)
+		if (c->vmx.field[sels[k]] & 7)
+			return false;
+	if (!F(HOST_CS_SELECTOR) || !F(HOST_TR_SELECTOR))
+		return false;
+	return F(HOST_SS_SELECTOR) || (F(VM_EXIT_CONTROLS) & EXIT_HOST_ADDR_SPACE);
+}
+
+static bool host_bases_ok(struct cpu *c)
+{
+	return canonical(F(HOST_FS_BASE)) && canonical(F(HOST_GS_BASE)) &&
+	       canonical(F(HOST_GDTR_BASE)) && canonical(F(HOST_IDTR_BASE)) &&
+	       canonical(F(HOST_TR_BASE));
+}
+
+/* The host's address-space size must match the processor's mode; a 64-bit
+ * host needs CR4.PAE and a canonical RIP, a 32-bit one a clear
+ * PCIDE, no IA-32e-mode guest, and RIP below 4 GiB (26.2.4). */
+static bool host_addr_space_ok(struct cpu *c)
+{
+	bool as = F(VM_EXIT_CONTROLS) & EXIT_HOST_ADDR_SPACE;
+	if (!!(c->efer & EFER_LMA) != as)
+		return false;
+	if (as)
+		return (F(HOST_CR4) & CR4_PAE) && canonical(F(HOST_RIP));
+	return !(F(VM_ENTRY_CONTROLS) & ENTRY_IA32E_MODE) && !(F(HOST_CR4) & CR4_PCIDE) &&
+	       !(F(HOST_RIP) >> 32);
+}
+
+#define ROW(fn, kind, name, sdm, why) { fn, kind, name, sdm, why }
+
+static const struct entry_check checks[] = {
+	ROW(pin_ok, CHECK_CONTROL, "pin-based controls", "26.2.1.1",
+	    "A pin-based control is set that IA32_VMX_TRUE_PINBASED_CTLS does not allow, or a must-be-1 bit is clear."),
+	ROW(proc_ok, CHECK_CONTROL, "primary processor-based controls", "26.2.1.1",
+	    "A processor-based control is set that IA32_VMX_TRUE_PROCBASED_CTLS does not allow, or a must-be-1 bit is clear."),
+	ROW(cr3_count_ok, CHECK_CONTROL, "CR3-target count", "26.2.1.1",
+	    "CR3_TARGET_COUNT is larger than the number IA32_VMX_MISC[24:16] supports."),
+	ROW(exit_ok, CHECK_CONTROL, "VM-exit controls", "26.2.1.2",
+	    "A VM-exit control is set that IA32_VMX_TRUE_EXIT_CTLS does not allow, or a must-be-1 bit is clear."),
+	ROW(exit_store_ok, CHECK_CONTROL, "VM-exit MSR-store area", "26.2.1.2",
+	    "VM_EXIT_MSR_STORE_ADDR must be 16-byte aligned and the area within the physical-address width."),
+	ROW(exit_load_ok, CHECK_CONTROL, "VM-exit MSR-load area", "26.2.1.2",
+	    "VM_EXIT_MSR_LOAD_ADDR must be 16-byte aligned and the area within the physical-address width."),
+	ROW(entry_ok, CHECK_CONTROL, "VM-entry controls", "26.2.1.3",
+	    "A VM-entry control is set that IA32_VMX_TRUE_ENTRY_CTLS does not allow, or a must-be-1 bit is clear."),
+	ROW(entry_load_ok, CHECK_CONTROL, "VM-entry MSR-load area", "26.2.1.3",
+	    "VM_ENTRY_MSR_LOAD_ADDR must be 16-byte aligned and the area within the physical-address width."),
+	ROW(injection_ok, CHECK_CONTROL, "event injection", "26.2.1.3",
+	    "VM_ENTRY_INTR_INFO_FIELD is inconsistent: check its type, vector, error-code bit and the instruction length."),
+	ROW(host_cr0_ok, CHECK_HOST, "HOST_CR0", "26.2.2",
+	    "HOST_CR0 must have PE, NE and PG set (IA32_VMX_CR0_FIXED0) and no bit FIXED1 forbids."),
+	ROW(host_cr4_ok, CHECK_HOST, "HOST_CR4", "26.2.2",
+	    "HOST_CR4 must have VMXE set (IA32_VMX_CR4_FIXED0) and no bit FIXED1 forbids."),
+	ROW(host_cr3_ok, CHECK_HOST, "HOST_CR3", "26.2.2",
+	    "HOST_CR3 has bits set beyond the physical-address width."),
+	ROW(host_sysenter_ok, CHECK_HOST, "HOST_IA32_SYSENTER_ESP/EIP", "26.2.2",
+	    "HOST_IA32_SYSENTER_ESP and HOST_IA32_SYSENTER_EIP must be canonical."),
+	ROW(host_pat_ok, CHECK_HOST, "HOST_IA32_PAT", "26.2.2",
+	    "With 'load IA32_PAT', every byte of HOST_IA32_PAT must be a valid memory type."),
+	ROW(host_efer_ok, CHECK_HOST, "HOST_IA32_EFER", "26.2.2",
+	    "With 'load IA32_EFER', reserved bits must be clear and LMA and LME must equal 'host address-space size'."),
+	ROW(host_selectors_ok, CHECK_HOST, "host selectors", "26.2.3",
+	    "Host selectors need RPL = 0 and TI = 0; CS and TR cannot be null, nor SS for a 32-bit host."),
+	ROW(host_bases_ok, CHECK_HOST, "host base addresses", "26.2.3",
+	    "HOST_FS_BASE, HOST_GS_BASE, HOST_GDTR_BASE, HOST_IDTR_BASE and HOST_TR_BASE must be canonical."),
+	ROW(host_addr_space_ok, CHECK_HOST, "host address-space size", "26.2.4",
+	    "'host address-space size' must match IA32_EFER.LMA; a 64-bit host needs CR4.PAE and a canonical HOST_RIP."),
+};
+
+const struct entry_check *vmx_check_entry(struct cpu *c)
+{
+	for (unsigned k = 0; k < sizeof checks / sizeof checks[0]; k++)
+		if (!checks[k].ok(c))
+			return &checks[k];
+	return NULL;
+}
+
+unsigned vmx_entry_checks(const struct entry_check **out)
+{
+	*out = checks;
+	return sizeof checks / sizeof checks[0];
+}
