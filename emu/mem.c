@@ -12,26 +12,33 @@ _Noreturn void seg_fault_canonical(struct cpu *c, int seg)
 	emu_raise(c, seg == SEG_SS ? VEC_SS : VEC_GP, 0);
 }
 
-/* Legacy-mode segment checks (SDM vol. 3A, 5.3): the segment must be usable,
- * and [off, off + bytes) must lie inside the limit, which for expand-down
- * data segments means above it. Returns the linear address (32 bits). */
+bool seg_limit_ok(const struct seg *s, uint64_t off, uint64_t bytes)
+{
+	uint64_t last = off + bytes - 1;
+	if ((s->ar & AR_S) && !(s->ar & 8) && (s->ar & 4)) {
+		/* expand-down data segment: valid offsets are (limit, top] */
+		uint64_t top = (s->ar & AR_DB) ? 0xffffffffu : 0xffffu;
+		return off > s->limit && last <= top;
+	}
+	return last <= s->limit;
+}
+
+/* Legacy-mode segment checks (SDM vol. 3A, 5.3 and 5.4): the segment must
+ * be usable, the access inside its limit, and in protected mode allowed by
+ * its type: no writes to code or read-only data, no reads of execute-only
+ * code. Returns the linear address (32 bits). */
 uint64_t seg_check_legacy(struct cpu *c, int seg, uint64_t off, int bytes, enum acc acc)
 {
 	const struct seg *s = &c->seg[seg];
 	int vec = seg == SEG_SS ? VEC_SS : VEC_GP;
-	uint64_t last = off + bytes - 1;
 
-	if (s->ar & AR_UNUSABLE)
+	if ((s->ar & AR_UNUSABLE) || !seg_limit_ok(s, off, (uint64_t)bytes))
 		emu_raise(c, vec, 0);
-	if ((s->ar & AR_S) && !(s->ar & 8) && (s->ar & 4)) {
-		/* expand-down data segment: valid offsets are (limit, top] */
-		uint64_t top = (s->ar & AR_DB) ? 0xffffffffu : 0xffffu;
-		if (off <= s->limit || last > top)
+	if ((c->cr0 & CR0_PE) && (s->ar & AR_S)) {
+		bool code = s->ar & 8, rw = s->ar & 2;
+		if ((acc & 3) == ACC_WRITE ? code || !rw : code && !rw)
 			emu_raise(c, vec, 0);
-	} else if (last > s->limit) {
-		emu_raise(c, vec, 0);
 	}
-	(void)acc;
 	return (s->base + off) & 0xffffffffu;
 }
 

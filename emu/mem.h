@@ -27,6 +27,10 @@ enum acc { ACC_READ = 0, ACC_WRITE = 1, ACC_FETCH = 2, ACC_IMPLICIT = 4 };
 #define TLB_CTX_USER (1ull << 40)
 #define TLB_CTX_PCID_SHIFT 41
 
+/* Whether [off, off + bytes) lies within a segment's limit (expand-down
+ * data segments count from the limit up). */
+bool seg_limit_ok(const struct seg *s, uint64_t off, uint64_t bytes);
+
 /* Slow paths (mem.c). */
 uint64_t seg_check_legacy(struct cpu *c, int seg, uint64_t off, int bytes, enum acc acc);
 _Noreturn void seg_fault_canonical(struct cpu *c, int seg);

@@ -146,10 +146,8 @@ void stk_push(struct cpu *c, struct stk *s, int sz, uint64_t v)
 		if (!canonical(lin) || !canonical(lin + bytes - 1))
 			emu_raise(c, VEC_SS, s->ext);
 	} else {
-		/* expand-down or expand-up limit check, as for any SS access */
-		bool down = (s->ar & AR_S) && !(s->ar & 8) && (s->ar & 4);
-		uint64_t top = (s->ar & AR_DB) ? 0xffffffffu : 0xffffu;
-		if (down ? (sp <= s->limit || sp + bytes - 1 > top) : sp + bytes - 1 > s->limit)
+		struct seg ss = { s->sel, s->base, s->limit, s->ar };
+		if (!seg_limit_ok(&ss, sp, bytes))
 			emu_raise(c, VEC_SS, (s->sel & 0xfffc) | s->ext);
 		lin = (uint32_t)(s->base + sp);
 	}

@@ -293,3 +293,26 @@ Test(exec, xsave_xgetbv_xsetbv)
 	cr_assert_eq(bv, 1, "XSTATE_BV records the x87 component");
 	emu_free(c);
 }
+
+Test(exec, segment_types_in_protected_mode)
+{
+	/* GDT at 0x0 (the fixture's GDTR): 0x18 read-only data, 0x20 a
+	 * readable code segment, 0x28 execute-only code. mov ax,0x18;
+	 * mov ds,ax; mov al,[0x2000] (fine); mov [0x2000],al (#GP(0)) */
+	struct cpu *c = LOAD(SZ32, "\x66\xb8\x18\x00\x8e\xd8\xa0\x00\x20\x00\x00\xa2\x00\x20\x00\x00");
+	uint64_t gdt[6] = { 0, 0, 0, 0x00cf91000000ffffull, 0x00cf9b000000ffffull,
+			    0x00cf99000000ffffull };
+	emu_phys_write(c, 0, gdt, sizeof gdt);
+	cr_assert_eq(emu_run(c, 10), EMU_STOP_EXCEPTION);
+	cr_assert_eq(c->exc.vector, VEC_GP);
+	cr_assert_eq(c->rip, CODE + 11, "the write faults, the read did not");
+	emu_free(c);
+	/* es <- 0x28 is refused at the load (execute-only code is not data);
+	 * with CS itself execute-only, a CS-override read is #GP */
+	c = LOAD(SZ32, "\x2e\xa0\x00\x20\x00\x00");
+	emu_phys_write(c, 0, gdt, sizeof gdt);
+	c->seg[SEG_CS].ar = 0x99 | AR_G | AR_DB; /* execute-only, accessed */
+	cr_assert_eq(emu_run(c, 10), EMU_STOP_EXCEPTION);
+	cr_assert_eq(c->exc.vector, VEC_GP);
+	emu_free(c);
+}
