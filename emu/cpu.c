@@ -8,6 +8,7 @@
 #include "emu/event.h"
 #include "emu/flags.h"
 #include "emu/mem.h"
+#include "emu/paging.h"
 #include "emu/xsave.h"
 
 /* The most RAM a machine may have: 64 GiB, below the 39-bit physical
@@ -158,8 +159,12 @@ uint64_t emu_get_rflags(struct cpu *c)
 /* Bits 1 is always set; 3, 5, 15 and 22..63 always clear (SDM vol. 1, 3.4.3). */
 void emu_set_rflags(struct cpu *c, uint64_t v)
 {
-	if ((v ^ c->rflags) & (FL_TF | FL_IF | FL_AC))
-		c->brk |= BRK_STOP; /* single-stepping, interrupts, SMAP */
+	if ((v ^ c->rflags) & (FL_TF | FL_IF))
+		c->brk |= BRK_STOP; /* single-stepping, interrupts */
+	/* Under SMAP, RFLAGS.AC decides supervisor access to user pages, a
+	 * right the TLB caches: it must forget it (SDM vol. 3A, 4.6.1). */
+	if (((v ^ c->rflags) & FL_AC) && (c->cr4 & CR4_SMAP))
+		emu_flush_tlb(c);
 	c->rflags = (v & 0x3f7fd5) | FL_1;
 	c->lf.kind = LF_NONE;
 }

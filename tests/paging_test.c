@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 
 #include "emu/cpu.h"
+#include "emu/mem.h"
 #include "emu/paging.h"
 
 #define RAM (32u << 20)
@@ -154,4 +155,31 @@ Test(paging, four_level_1g_reserved_and_smep)
 	put64(0x30000 + 16, (1ull << 40) | 0x1);
 	cr_assert_not(paging_walk(c, 0x10000000000ull, WALK_READ, 0, &w));
 	cr_assert_eq(w.error, PF_P | PF_RSVD);
+}
+
+/* SMAP through the TLB: once a supervisor read of a user page was allowed
+ * with RFLAGS.AC set, clearing AC must make the next read fault again. */
+Test(paging, smap_ac_is_not_cached)
+{
+	c->cr4 = CR4_PAE | CR4_SMAP;
+	c->efer |= EFER_LME | EFER_LMA;
+	c->cr0 |= CR0_PG;
+	c->cr3 = 0x30000;
+	put64(0x30000, 0x31000 | 0x7);
+	put64(0x31000, 0x0 | 0x87); /* 1 GiB user page at 0 */
+	emu_update_mode(c);
+	tlb_update_ctx(c);
+	emu_flush_tlb(c);
+	c->code_sz = SZ64;
+	/* mov al, [0x5000] at 0x1000 (supervisor code fetched from... a user
+	 * page: SMEP is off, so the fetch is fine) */
+	emu_phys_write(c, 0x1000, "\x8a\x04\x25\x00\x50\x00\x00", 7);
+	c->exc_stop = true;
+	emu_set_rflags(c, FL_1 | FL_AC);
+	c->rip = 0x1000;
+	cr_assert_eq(emu_run(c, 1), EMU_STOP_BUDGET, "AC set: allowed");
+	emu_set_rflags(c, FL_1);
+	c->rip = 0x1000;
+	cr_assert_eq(emu_run(c, 1), EMU_STOP_EXCEPTION, "AC clear: #PF, not a stale TLB hit");
+	cr_assert_eq(c->exc.vector, VEC_PF);
 }
