@@ -228,6 +228,28 @@ static void good_vmcs(void)
 	f[VMCS_HOST_SS_SELECTOR] = 0x10;
 	f[VMCS_HOST_TR_SELECTOR] = 0x18;
 	f[VMCS_HOST_RIP] = 0x100000;
+	/* a 32-bit protected-mode guest with paging */
+	f[VMCS_GUEST_CR0] = 0x80000031;
+	f[VMCS_GUEST_CR4] = CR4_VMXE;
+	f[VMCS_GUEST_CS_SELECTOR] = 0x08;
+	f[VMCS_GUEST_CS_LIMIT] = 0xffffffff;
+	f[VMCS_GUEST_CS_AR_BYTES] = 0xc09b;
+	for (int k = 0; k < 8; k++) {
+		if (k == 1)
+			continue;
+		f[VMCS_GUEST_ES_SELECTOR + k] = 0x10;
+		f[VMCS_GUEST_ES_LIMIT + k] = 0xffffffff;
+		f[VMCS_GUEST_ES_AR_BYTES + k] = 0xc093;
+	}
+	f[VMCS_GUEST_LDTR_AR_BYTES] = 0x10000; /* unusable */
+	f[VMCS_GUEST_TR_SELECTOR] = 0x18;
+	f[VMCS_GUEST_TR_LIMIT] = 0x67;
+	f[VMCS_GUEST_TR_AR_BYTES] = 0x8b;
+	f[VMCS_GUEST_GDTR_LIMIT] = 0x27;
+	f[VMCS_GUEST_IDTR_LIMIT] = 0x7ff;
+	f[VMCS_GUEST_RIP] = 0x1000;
+	f[VMCS_GUEST_RFLAGS] = 2;
+	f[VMCS_VMCS_LINK_POINTER] = ~0ull;
 }
 
 static const char *failing(void)
@@ -289,12 +311,56 @@ Test(vmx, entry_checks_one_rule_at_a_time)
 	good_vmcs();
 	c->efer = EFER_LME | EFER_LMA; /* a 64-bit processor with a 32-bit host VMCS */
 	cr_assert_str_eq(failing(), "host address-space size");
+	c->efer = 0;
+
+	/* guest state: one rule at a time, with the exit qualification */
+	good_vmcs();
+	c->vmx.field[VMCS_GUEST_CR0] &= ~(uint64_t)CR0_PE;
+	cr_assert_str_eq(failing(), "GUEST_CR0", "PG without PE, and no unrestricted guest");
+	good_vmcs();
+	c->vmx.field[VMCS_GUEST_SS_SELECTOR] = 0x13;
+	cr_assert_str_eq(failing(), "guest selectors", "SS.RPL differs from CS.RPL");
+	good_vmcs();
+	c->vmx.field[VMCS_GUEST_CS_AR_BYTES] = 0xc093; /* data, not code */
+	cr_assert_str_eq(failing(), "guest CS access rights");
+	good_vmcs();
+	c->vmx.field[VMCS_GUEST_CS_LIMIT] = 0xfffff; /* G set, limit[11:0] fine, [31:20] clear */
+	cr_assert_str_eq(failing(), "none", "G = 1 with limit 0x000fffff is allowed");
+	c->vmx.field[VMCS_GUEST_CS_LIMIT] = 0xffffe;
+	cr_assert_str_eq(failing(), "guest CS access rights", "G = 1 needs limit[11:0] = FFF");
+	good_vmcs();
+	c->vmx.field[VMCS_GUEST_DS_AR_BYTES] = 0xc092; /* not accessed */
+	cr_assert_str_eq(failing(), "guest DS/ES/FS/GS access rights");
+	good_vmcs();
+	c->vmx.field[VMCS_GUEST_TR_AR_BYTES] = 0x89; /* available, not busy */
+	cr_assert_str_eq(failing(), "guest TR access rights");
+	good_vmcs();
+	c->vmx.field[VMCS_GUEST_RFLAGS] = 0;
+	cr_assert_str_eq(failing(), "GUEST_RFLAGS", "bit 1 must be set");
+	good_vmcs();
+	c->vmx.field[VMCS_GUEST_INTERRUPTIBILITY_INFO] = 1; /* STI blocking with IF = 0 */
+	cr_assert_str_eq(failing(), "guest interruptibility state");
+	good_vmcs();
+	c->vmx.field[VMCS_VMCS_LINK_POINTER] = 0x11000;
+	const struct entry_check *k = vmx_check_entry(c);
+	cr_assert_str_eq(k->name, "VMCS link pointer", "no VMCS there");
+	cr_assert_eq(k->kind, CHECK_GUEST);
+	cr_assert_eq(k->qual, 4);
+	good_vmcs();
+	c->vmx.field[VMCS_GUEST_CR4] |= CR4_PAE;
+	c->vmx.field[VMCS_GUEST_CR3] = 0x40000;
+	uint64_t bad = 0x123000 | 1 | (1u << 5); /* a PDPTE with reserved bit 5 */
+	emu_phys_write(c, 0x40000 + 8, &bad, 8);
+	k = vmx_check_entry(c);
+	cr_assert_str_eq(k->name, "guest PDPTEs");
+	cr_assert_eq(k->qual, 2);
 
 	/* every row says where in the SDM it comes from and what to do */
 	const struct entry_check *rows;
 	unsigned n = vmx_entry_checks(&rows);
 	for (unsigned k = 0; k < n; k++) {
-		cr_assert(rows[k].sdm && !strncmp(rows[k].sdm, "26.2", 4), "%s", rows[k].name);
+		cr_assert(rows[k].sdm && (!strncmp(rows[k].sdm, "26.2", 4) ||
+					  !strncmp(rows[k].sdm, "26.3", 4)), "%s", rows[k].name);
 		cr_assert(rows[k].why && strlen(rows[k].why) > 20, "%s", rows[k].name);
 	}
 }

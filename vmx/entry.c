@@ -2,13 +2,14 @@
  * ordered list: each check is a row with a name, its section and the one
  * sentence a student needs. A failed control check makes VMLAUNCH or
  * VMRESUME fail with VM-instruction error 7, a failed host-state check with
- * error 8 (26.2); the guest-state checks (26.3), which end in a VM exit,
- * come with VM entry itself. vmx_check_entry() runs the rows in order and
+ * error 8 (26.2); a failed guest-state check (26.3, vmx/entry_guest.c) is
+ * a VM exit with reason 33. vmx_check_entry() runs the rows in order and
  * returns the first that fails. */
 #include "emu/mem.h"
 #include "emu/paging.h"
 #include "emu/sysreg.h"
 #include "vmx/entry.h"
+#include "vmx/entry_guest.h"
 
 /* VM-exit and VM-entry control bits the host-state checks look at. */
 #define EXIT_HOST_ADDR_SPACE   (1u << 9)
@@ -182,7 +183,8 @@ static bool host_addr_space_ok(struct cpu *c)
 	       !(F(HOST_RIP) >> 32);
 }
 
-#define ROW(fn, kind, name, sdm, why) { fn, kind, name, sdm, why }
+#define ROW(fn, kind, name, sdm, why) { fn, kind, name, sdm, why, 0 }
+#define GROW(fn, name, sdm, why, qual) { fn, CHECK_GUEST, name, sdm, why, qual }
 
 static const struct entry_check checks[] = {
 	ROW(pin_ok, CHECK_CONTROL, "pin-based controls", "26.2.1.1",
@@ -221,6 +223,52 @@ static const struct entry_check checks[] = {
 	    "HOST_FS_BASE, HOST_GS_BASE, HOST_GDTR_BASE, HOST_IDTR_BASE and HOST_TR_BASE must be canonical."),
 	ROW(host_addr_space_ok, CHECK_HOST, "host address-space size", "26.2.4",
 	    "'host address-space size' must match IA32_EFER.LMA; a 64-bit host needs CR4.PAE and a canonical HOST_RIP."),
+	GROW(guest_cr0_ok, "GUEST_CR0", "26.3.1.1",
+	     "GUEST_CR0 must have PE, NE and PG set (only an unrestricted guest may clear PE and PG) and PG only with PE.", 0),
+	GROW(guest_cr4_ok, "GUEST_CR4", "26.3.1.1",
+	     "GUEST_CR4 must have VMXE set and no bit IA32_VMX_CR4_FIXED1 forbids.", 0),
+	GROW(guest_debug_ok, "GUEST_IA32_DEBUGCTL and GUEST_DR7", "26.3.1.1",
+	     "With 'load debug controls', GUEST_IA32_DEBUGCTL must be 0 (this CPU has no DEBUGCTL features) and GUEST_DR7[63:32] 0.", 0),
+	GROW(guest_ia32e_ok, "IA-32e mode guest", "26.3.1.1",
+	     "An 'IA-32e mode guest' needs CR0.PG and CR4.PAE in the guest; any other guest needs CR4.PCIDE clear.", 0),
+	GROW(guest_cr3_ok, "GUEST_CR3", "26.3.1.1",
+	     "GUEST_CR3 has bits set beyond the physical-address width.", 0),
+	GROW(guest_sysenter_ok, "GUEST_SYSENTER_ESP/EIP", "26.3.1.1",
+	     "GUEST_SYSENTER_ESP and GUEST_SYSENTER_EIP must be canonical.", 0),
+	GROW(guest_pat_ok, "GUEST_IA32_PAT", "26.3.1.1",
+	     "With 'load IA32_PAT', every byte of GUEST_IA32_PAT must be a valid memory type.", 0),
+	GROW(guest_efer_ok, "GUEST_IA32_EFER", "26.3.1.1",
+	     "With 'load IA32_EFER', reserved bits must be clear, LMA must equal 'IA-32e mode guest', and LME too when CR0.PG is set.", 0),
+	GROW(guest_selectors_ok, "guest selectors", "26.3.1.2",
+	     "GUEST_TR_SELECTOR (and a usable LDTR selector) must have TI = 0, and SS.RPL must equal CS.RPL.", 0),
+	GROW(guest_bases_ok, "guest segment bases", "26.3.1.2",
+	     "TR, FS, GS (and a usable LDTR) bases must be canonical; CS (and usable SS, DS, ES) bases must fit in 32 bits.", 0),
+	GROW(guest_cs_ok, "guest CS access rights", "26.3.1.2",
+	     "CS must be a present, accessed code segment whose DPL fits SS.DPL, with reserved bits clear, G matching the limit, and D/B clear if L is set in IA-32e mode.", 0),
+	GROW(guest_ss_ok, "guest SS access rights", "26.3.1.2",
+	     "A usable SS must be a present, writable, accessed data segment with DPL = RPL (0 in real mode), reserved bits clear and G matching the limit.", 0),
+	GROW(guest_data_segments_ok, "guest DS/ES/FS/GS access rights", "26.3.1.2",
+	     "Usable DS, ES, FS, GS must be present, accessed, readable segments with DPL >= RPL, reserved bits clear and G matching the limit.", 0),
+	GROW(guest_tr_ok, "guest TR access rights", "26.3.1.2",
+	     "TR must be a usable, present, busy TSS (32/64-bit; 16-bit only outside IA-32e mode) with reserved bits clear and G matching the limit.", 0),
+	GROW(guest_ldtr_ok, "guest LDTR access rights", "26.3.1.2",
+	     "A usable LDTR must be a present LDT descriptor with reserved bits clear and G matching the limit.", 0),
+	GROW(guest_dtr_ok, "guest GDTR and IDTR", "26.3.1.3",
+	     "GDTR and IDTR bases must be canonical and their limits fit in 16 bits.", 0),
+	GROW(guest_rip_ok, "GUEST_RIP", "26.3.1.4",
+	     "GUEST_RIP must be canonical for 64-bit code and below 4 GiB otherwise.", 0),
+	GROW(guest_rflags_ok, "GUEST_RFLAGS", "26.3.1.4",
+	     "GUEST_RFLAGS needs bit 1 set, reserved bits and VM clear (virtual-8086 guests are not modelled), and IF set when an external interrupt is injected.", 0),
+	GROW(guest_activity_ok, "guest activity state", "26.3.1.5",
+	     "GUEST_ACTIVITY_STATE must be 0 (active): IA32_VMX_MISC offers no other state.", 0),
+	GROW(guest_interruptibility_ok, "guest interruptibility state", "26.3.1.5",
+	     "GUEST_INTERRUPTIBILITY_INFO: reserved bits clear, not both STI and MOV SS blocking, no STI blocking with IF clear, no shadow when injecting an interrupt or NMI.", 0),
+	GROW(guest_pending_debug_ok, "guest pending debug exceptions", "26.3.1.5",
+	     "GUEST_PENDING_DBG_EXCEPTIONS: reserved bits clear, and in an STI/MOV SS shadow BS must equal RFLAGS.TF.", 0),
+	GROW(guest_link_ok, "VMCS link pointer", "26.3.1.6",
+	     "VMCS_LINK_POINTER must be all ones, or a 4 KiB-aligned VMCS in RAM with the right revision identifier.", 4),
+	GROW(guest_pdptes_ok, "guest PDPTEs", "26.3.1.7",
+	     "A PAE guest's four PDPTEs (read through GUEST_CR3) must have no reserved bits set.", 2),
 };
 
 const struct entry_check *vmx_check_entry(struct cpu *c)

@@ -7,6 +7,7 @@
 enum check_kind {
 	CHECK_CONTROL,   /* failure: VMfailValid, error 7 */
 	CHECK_HOST,      /* failure: VMfailValid, error 8 */
+	CHECK_GUEST,     /* failure: VM exit, reason 33, qualification qual */
 };
 
 struct entry_check {
@@ -15,6 +16,7 @@ struct entry_check {
 	const char *name;    /* what is checked, in the SDM's words */
 	const char *sdm;     /* the section */
 	const char *why;     /* the sentence a student can act on */
+	uint8_t qual;        /* for CHECK_GUEST: the exit qualification (26.7) */
 };
 
 /* The first check the current VMCS fails, in the SDM's order, or NULL. */
