@@ -24,6 +24,7 @@ struct cpu *emu_new(uint64_t ram_bytes)
 	if (!c || !b)
 		goto fail;
 	c->bus = b;
+	c->vmx.available = true; /* the VT-x model (vmx/); tests may switch it off */
 	b->ram_size = ram_bytes;
 	b->ram = calloc(1, ram_bytes);
 	b->console = stdout;

@@ -243,8 +243,19 @@ struct cpu {
 	bool in_delivery;        /* delivering an event: a fault now is a double fault */
 	uint8_t delivering;      /* the vector being delivered */
 	uint8_t deliver_ext;     /* its EXT bit for error codes */
+	uint8_t deliver_kind;    /* its enum event_kind (emu/intr.h) */
+	bool deliver_has_err;    /* it pushes an error code ... */
+	uint32_t deliver_err;    /* ... this one */
+	bool was_delivering;     /* the exception being handled arose while
+	                            delivering the event above */
+	uint8_t deliver_len;     /* for a software event: its instruction length
+	                            (IDT-vectoring information of a VM exit) */
+	uint64_t pf_lin;         /* the address of the page fault being raised:
+	                            CR2 takes it when the #PF is delivered (a #PF
+	                            that causes a VM exit leaves CR2 alone) */
 	bool triple;             /* shut down after a triple fault */
 	uint64_t shadow_until;   /* STI / MOV SS shadow: no interrupts while icount < this */
+	bool shadow_movss;       /* the shadow is MOV SS's (or POP SS's), not STI's */
 	bool nmi_pending;        /* an NMI waits (from outside the LAPIC) */
 	bool nmi_blocked;        /* NMIs blocked until the next IRET */
 	bool single_step;        /* the instruction running began with TF set */

@@ -18,6 +18,9 @@ enum evt_type {
 	EVT_MODE,        /* the CPU mode changed (real, protected, long, paging) */
 	EVT_WALK,        /* a page walk (only when walk events are asked for) */
 	EVT_SERIAL,      /* a byte transmitted on the serial port */
+	EVT_VMENTRY,     /* VMLAUNCH/VMRESUME entered the guest, or the check that failed */
+	EVT_VMEXIT,      /* a VM exit: reason, qualification, where the guest was */
+	EVT_VMX_INSN,    /* a VMX instruction that failed: VMfailInvalid or VMfailValid */
 	EVT_END,         /* the run ended */
 };
 
@@ -34,6 +37,21 @@ struct event {
 		struct { const struct walk *w; uint8_t kind; bool user; } walk;
 		struct { uint8_t byte; } serial;
 		struct { const char *reason; uint32_t status; } end;
+		struct {
+			bool launch;             /* VMLAUNCH, not VMRESUME */
+			bool ok;                 /* the guest runs */
+			uint8_t vm_error;        /* VMfailValid: the VM-instruction error */
+			const char *check, *sdm, *why; /* the failed check, if one did */
+			uint64_t guest_rip;
+		} vmentry;
+		struct {
+			uint32_t reason;         /* the exit reason field (bit 31: entry failed) */
+			const char *name;        /* the SDM's name of the basic reason */
+			uint64_t qual;
+			uint64_t guest_rip;      /* where the guest was */
+			uint32_t intr_info;      /* VM-exit interruption information */
+		} vmexit;
+		struct { const char *insn; bool valid; uint8_t error; } vmxinsn;
 	} u;
 };
 

@@ -200,6 +200,16 @@ void emu_deliver(struct cpu *c, unsigned vector, enum event_kind kind,
 		 bool has_error, uint32_t error)
 {
 	uint32_t ext = (kind == EV_SOFT_INT || kind == EV_SOFT_EXC) ? 0 : 1;
+	/* In a VMX guest an exception may exit instead (the exception
+	 * bitmap); an event VM entry injects may not. */
+	bool injected = c->vmx.injecting;
+	c->vmx.injecting = false;
+	if (unlikely(c->vmx.nonroot) && !injected &&
+	    (kind == EV_FAULT || kind == EV_SOFT_EXC || kind == EV_PRIV_SOFT))
+		vmexit_on_exception(c, vector, kind, has_error, error);
+	c->was_delivering = false;
+	if (vector == VEC_PF && kind == EV_FAULT)
+		c->cr2 = c->pf_lin; /* the #PF is delivered: now CR2 changes */
 	struct event e;
 	if (kind == EV_EXTERNAL || kind == EV_NMI) {
 		e.type = EVT_INTERRUPT;
@@ -220,6 +230,9 @@ void emu_deliver(struct cpu *c, unsigned vector, enum event_kind kind,
 	c->in_delivery = true;
 	c->delivering = (uint8_t)vector;
 	c->deliver_ext = (uint8_t)ext;
+	c->deliver_kind = (uint8_t)kind;
+	c->deliver_has_err = has_error && kind == EV_FAULT;
+	c->deliver_err = error;
 	c->stats.events++;
 	if (c->cr0 & CR0_PE)
 		deliver_protected(c, vector, kind, has_error && kind == EV_FAULT, error, ext);
@@ -243,10 +256,13 @@ bool emu_handle_exception(struct cpu *c)
 	bool has_err = c->exc.has_error;
 	uint32_t err = c->exc.error;
 
+	c->was_delivering = c->in_delivery;
 	if (c->in_delivery) {
 		unsigned first = c->delivering;
 		c->in_delivery = false;
 		if (first == VEC_DF) {
+			if (c->vmx.nonroot)
+				vmexit_on_triple_fault(c);
 			c->triple = true; /* shutdown (SDM 6.15, interrupt 8) */
 			return false;
 		}
@@ -267,6 +283,8 @@ bool emu_handle_exception(struct cpu *c)
 bool emu_take_interrupt(struct cpu *c)
 {
 	const struct intc_ops *ic = c->intc;
+	if (unlikely(c->vmx.nonroot))
+		vmexit_on_interrupt(c); /* interrupt window, NMI and interrupt exiting */
 	bool shadow = c->icount < c->shadow_until;
 	bool nmi = c->nmi_pending || (ic && ic->nmi_pending(c));
 	if (nmi && !c->nmi_blocked && !shadow) {
@@ -288,6 +306,8 @@ bool emu_interrupt_possible(struct cpu *c)
 {
 	const struct intc_ops *ic = c->intc;
 	if (c->nmi_pending || (ic && ic->nmi_pending(c)))
+		return true;
+	if (c->vmx.nonroot && vmx_wakeup_possible(c))
 		return true;
 	return (c->rflags & FL_IF) && ic && ic->pending(c) >= 0;
 }

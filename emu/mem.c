@@ -72,7 +72,7 @@ uint64_t mem_translate(struct cpu *c, uint64_t lin, enum acc acc)
 			evt_emit(c, &e);
 		}
 		if (!ok) {
-			c->cr2 = lin;
+			c->pf_lin = lin;
 			c->stats.page_faults++;
 			emu_raise(c, VEC_PF, w.error);
 		}

@@ -123,6 +123,7 @@ void op_mov_sreg_Ev(struct cpu *c, const struct insn *i)
 		/* MOV SS: no interrupts or debug traps until the next
 		 * instruction retires, so SS:rSP can be loaded as a pair. */
 		c->shadow_until = c->icount + 2;
+		c->shadow_movss = true;
 		c->brk |= BRK_STOP;
 	}
 }
@@ -202,8 +203,11 @@ void op_xchg_EG(struct cpu *c, const struct insn *i)
 void op_xchg_rAX(struct cpu *c, const struct insn *i)
 {
 	int sz = i->osz;
-	if (i->reg == R_AX)
+	if (i->reg == R_AX) {
+		if (i->rep == REP_F3 && c->vmx.nonroot)
+			vmexit_on_pause(c);
 		return;
+	}
 	uint64_t a = reg_get(c, R_AX, sz);
 	reg_set(c, R_AX, sz, reg_get(c, i->reg, sz));
 	reg_set(c, i->reg, sz, a);

@@ -161,8 +161,15 @@ void op_rdmsr(struct cpu *c, const struct insn *i)
 {
 	(void)i;
 	uint64_t v;
-	if (c->cpl != 0 || !msr_read(c, (uint32_t)c->gpr[R_CX], &v))
+	uint32_t msr = (uint32_t)c->gpr[R_CX];
+	if (c->cpl != 0)
 		emu_raise(c, VEC_GP, 0);
+	if (c->vmx.nonroot)
+		vmexit_on_msr(c, msr, false);
+	if (!msr_read(c, msr, &v))
+		emu_raise(c, VEC_GP, 0);
+	if (c->vmx.nonroot && msr == MSR_TSC)
+		v += vmx_tsc_offset(c);
 	reg_set(c, R_AX, SZ32, v);
 	reg_set(c, R_DX, SZ32, v >> 32);
 }
@@ -171,7 +178,11 @@ void op_wrmsr(struct cpu *c, const struct insn *i)
 {
 	(void)i;
 	uint64_t v = (uint32_t)c->gpr[R_AX] | (c->gpr[R_DX] << 32);
-	if (c->cpl != 0 || !msr_write(c, (uint32_t)c->gpr[R_CX], v))
+	if (c->cpl != 0)
+		emu_raise(c, VEC_GP, 0);
+	if (c->vmx.nonroot)
+		vmexit_on_msr(c, (uint32_t)c->gpr[R_CX], true);
+	if (!msr_write(c, (uint32_t)c->gpr[R_CX], v))
 		emu_raise(c, VEC_GP, 0);
 	c->brk |= BRK_STOP; /* an APIC write may unblock an interrupt */
 }
@@ -179,7 +190,10 @@ void op_wrmsr(struct cpu *c, const struct insn *i)
 /* RDTSCP: the TSC and IA32_TSC_AUX in ECX. */
 void op_rdtscp(struct cpu *c, const struct insn *i)
 {
-	op_rdtsc(c, i);
+	(void)i;
+	uint64_t tsc = tsc_read(c, true);
+	reg_set(c, R_AX, SZ32, tsc);
+	reg_set(c, R_DX, SZ32, tsc >> 32);
 	reg_set(c, R_CX, SZ32, c->tsc_aux);
 }
 

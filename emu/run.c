@@ -137,12 +137,16 @@ enum emu_stop emu_run(struct cpu *c, uint64_t budget)
 
 	c->in_run = true;
 	c->cur = NULL;
-	if (setjmp(c->unwind)) {
+	/* setjmp is 2 after a VM exit (vmx/exit.c): the host's state is
+	 * loaded and the run goes on there. */
+	if (setjmp(c->unwind) == 1) {
 		/* emu_raise() came back here with RIP on the faulting
 		 * instruction: deliver it (a fault during delivery comes back
 		 * here too, and becomes #DF or a shutdown). */
 		c->cur = NULL;
 		if (c->exc_stop) {
+			if (c->exc.vector == VEC_PF)
+				c->cr2 = c->pf_lin;
 			struct event e = { .type = EVT_EXCEPTION };
 			e.u.exc.vector = c->exc.vector;
 			e.u.exc.has_error = c->exc.has_error;

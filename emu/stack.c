@@ -76,6 +76,7 @@ void op_pop_sreg(struct cpu *c, const struct insn *i)
 	sp_set(c, c->gpr[R_SP] + (1u << sz));
 	if (sreg_of(i) == SEG_SS) {
 		c->shadow_until = c->icount + 2; /* as MOV SS */
+		c->shadow_movss = true;
 		c->brk |= BRK_STOP;
 	}
 }

@@ -117,6 +117,8 @@ void op_ins(struct cpu *c, const struct insn *i)
 	int64_t d = step_of(c, sz);
 	uint16_t port = (uint16_t)c->gpr[R_DX];
 	io_check(c, port, 1 << sz);
+	if (c->vmx.nonroot)
+		vmexit_on_io(c, i, port, 1u << sz, true);
 	STRING_LOOP(c, i, 0, ({
 		uint64_t off = c->gpr[R_DI] & sz_mask[asz_];
 		/* The destination is checked before the port is read. */
@@ -132,6 +134,8 @@ void op_outs(struct cpu *c, const struct insn *i)
 	int64_t d = step_of(c, sz);
 	uint16_t port = (uint16_t)c->gpr[R_DX];
 	io_check(c, port, 1 << sz);
+	if (c->vmx.nonroot)
+		vmexit_on_io(c, i, port, 1u << sz, false);
 	STRING_LOOP(c, i, 0, ({
 		uint64_t v = mem_read(c, i->seg, c->gpr[R_SI] & sz_mask[asz_], sz);
 		io_out(c, port, 1 << sz, (uint32_t)v);

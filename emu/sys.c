@@ -26,6 +26,8 @@ void op_hlt(struct cpu *c, const struct insn *i)
 	(void)i;
 	if (c->cpl != 0)
 		emu_raise(c, VEC_GP, 0);
+	if (c->vmx.nonroot)
+		vmexit_on_hlt(c);
 	c->halted = true;
 	c->brk |= BRK_STOP;
 }
@@ -81,8 +83,10 @@ void op_sti(struct cpu *c, const struct insn *i)
 	if_check(c);
 	/* STI with IF clear holds interrupts off until the next instruction
 	 * has retired (SDM vol. 2, STI). */
-	if (!(c->rflags & FL_IF))
+	if (!(c->rflags & FL_IF)) {
 		c->shadow_until = c->icount + 2;
+		c->shadow_movss = false;
+	}
 	c->rflags |= FL_IF;
 	c->brk |= BRK_STOP;
 }
@@ -90,6 +94,8 @@ void op_sti(struct cpu *c, const struct insn *i)
 void op_cpuid(struct cpu *c, const struct insn *i)
 {
 	(void)i;
+	if (c->vmx.nonroot)
+		vmexit_on_cpuid(c);
 	struct cpuid_leaf r;
 	emu_cpuid((uint32_t)c->gpr[R_AX], (uint32_t)c->gpr[R_CX], &r);
 	/* CPUID.1:ECX.OSXSAVE mirrors CR4.OSXSAVE; ECX.VMX says whether the
@@ -106,13 +112,24 @@ void op_cpuid(struct cpu *c, const struct insn *i)
 	reg_set(c, R_DX, SZ32, r.edx);
 }
 
-/* The TSC is virtual time in ns, plus IA32_TSC writes (docs/cpu-model.md). */
-void op_rdtsc(struct cpu *c, const struct insn *i)
+/* The TSC is virtual time in ns, plus IA32_TSC writes (docs/cpu-model.md),
+ * plus a VMX guest's TSC offset. RDTSC and RDTSCP (emu/msr.c) share it. */
+uint64_t tsc_read(struct cpu *c, bool rdtscp)
 {
-	(void)i;
 	if ((c->cr4 & CR4_TSD) && c->cpl != 0 && (c->cr0 & CR0_PE))
 		emu_raise(c, VEC_GP, 0);
 	uint64_t tsc = emu_now(c) + c->tsc_offset;
+	if (c->vmx.nonroot) {
+		vmexit_on_rdtsc(c, rdtscp);
+		tsc += vmx_tsc_offset(c);
+	}
+	return tsc;
+}
+
+void op_rdtsc(struct cpu *c, const struct insn *i)
+{
+	(void)i;
+	uint64_t tsc = tsc_read(c, false);
 	reg_set(c, R_AX, SZ32, tsc);
 	reg_set(c, R_DX, SZ32, tsc >> 32);
 }
@@ -135,6 +152,8 @@ void op_in(struct cpu *c, const struct insn *i)
 	int sz = i->osz == SZ64 ? SZ32 : i->osz;
 	uint16_t port = port_of(c, i);
 	io_check(c, port, 1 << sz);
+	if (c->vmx.nonroot)
+		vmexit_on_io(c, i, port, 1u << sz, true);
 	reg_set(c, R_AX, sz, io_in(c, port, 1 << sz));
 }
 
@@ -143,5 +162,7 @@ void op_out(struct cpu *c, const struct insn *i)
 	int sz = i->osz == SZ64 ? SZ32 : i->osz;
 	uint16_t port = port_of(c, i);
 	io_check(c, port, 1 << sz);
+	if (c->vmx.nonroot)
+		vmexit_on_io(c, i, port, 1u << sz, false);
 	io_out(c, port, 1 << sz, (uint32_t)c->gpr[R_AX]);
 }

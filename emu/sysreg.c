@@ -31,7 +31,7 @@ void cr0_write(struct cpu *c, uint64_t v)
 	if ((v & CR0_NW) && !(v & CR0_CD))
 		emu_raise(c, VEC_GP, 0);
 	/* In VMX operation PE, NE and PG must stay set (23.8). */
-	if (c->vmx.on && (v & VMX_CR0_FIXED0) != VMX_CR0_FIXED0)
+	if (c->vmx.on && (v & vmx_cr0_fixed0(c)) != vmx_cr0_fixed0(c))
 		emu_raise(c, VEC_GP, 0);
 	bool pg_on = (v & CR0_PG) && !(c->cr0 & CR0_PG);
 	bool pg_off = !(v & CR0_PG) && (c->cr0 & CR0_PG);
@@ -130,10 +130,14 @@ void op_mov_cr(struct cpu *c, const struct insn *i)
 	if (!to_cr) {
 		uint64_t v = n == 0 ? c->cr0 : n == 2 ? c->cr2 : n == 3 ? c->cr3 :
 			     n == 4 ? c->cr4 : cr8_read(c);
+		if (c->vmx.nonroot)
+			vmexit_on_mov_from_cr(c, n, r, &v);
 		reg_set(c, r, sz, v);
 		return;
 	}
 	uint64_t v = reg_get(c, r, sz);
+	if (c->vmx.nonroot)
+		vmexit_on_mov_to_cr(c, n, r, &v);
 	switch (n) {
 	case 0: cr0_write(c, v); break;
 	case 2: c->cr2 = v; break;
@@ -159,6 +163,8 @@ void op_mov_dr(struct cpu *c, const struct insn *i)
 		n += 2;
 	}
 	need_cpl0(c);
+	if (c->vmx.nonroot)
+		vmexit_on_mov_dr(c, n, r, !to_dr); /* before the general-detect #DB */
 	if (c->dr[7] & (1u << 13)) {
 		/* DR7.GD: general detect, a #DB before the access (17.2.4). */
 		c->dr[7] &= ~(1ull << 13);
@@ -190,14 +196,21 @@ void op_clts(struct cpu *c, const struct insn *i)
 {
 	(void)i;
 	need_cpl0(c);
+	if (c->vmx.nonroot && !vmexit_on_clts(c))
+		return;
 	c->cr0 &= ~(uint64_t)CR0_TS;
 }
 
 /* 0F 08 INVD, 0F 09 WBINVD: there are no caches to write back. */
 void op_wbinvd(struct cpu *c, const struct insn *i)
 {
-	(void)i;
 	need_cpl0(c);
+	if (c->vmx.nonroot) {
+		if ((i->op & 0xff) == 0x08)
+			vmexit_on_invd(c);
+		else
+			vmexit_on_wbinvd(c);
+	}
 }
 
 /* 66 0F 38 82: INVPCID r64, m128 (SDM vol. 2, INVPCID). */
@@ -205,6 +218,8 @@ void op_invpcid(struct cpu *c, const struct insn *i)
 {
 	if (!i->p66) /* the encoding is 66 0F 38 82 /r */
 		emu_raise_noerr(c, VEC_UD);
+	if (c->vmx.nonroot)
+		vmexit_on_invpcid(c, i); /* #UD unless enabled; #GP above CPL 0 */
 	need_cpl0(c);
 	uint64_t type = reg_get(c, i->reg, c->code_sz == SZ64 ? SZ64 : SZ32);
 	uint64_t a = ea(c, i);
@@ -240,6 +255,8 @@ void op_invlpg(struct cpu *c, const struct insn *i)
 	uint64_t off = ea(c, i);
 	uint64_t lin = c->code_sz == SZ64 ? off + (i->seg >= SEG_FS ? c->seg[i->seg].base : 0)
 					  : (uint32_t)(c->seg[i->seg].base + off);
+	if (c->vmx.nonroot)
+		vmexit_on_invlpg(c, lin);
 	/* A non-canonical address is a no-op, not a fault. */
 	if (c->code_sz != SZ64 || canonical(lin))
 		tlb_flush_page(c, lin, -1);
@@ -251,17 +268,23 @@ void op_smsw(struct cpu *c, const struct insn *i)
 {
 	if ((c->cr4 & CR4_UMIP) && c->cpl > 0)
 		emu_raise(c, VEC_GP, 0);
+	uint64_t cr0 = c->cr0;
+	if (c->vmx.nonroot)
+		vmexit_on_mov_from_cr(c, 0, 0, &cr0); /* the read shadow */
 	if (i->mod == 3)
-		reg_set(c, i->rm, i->osz, c->cr0);
+		reg_set(c, i->rm, i->osz, cr0);
 	else
-		mem_write(c, i->seg, ea(c, i), SZ16, c->cr0 & 0xffff);
+		mem_write(c, i->seg, ea(c, i), SZ16, cr0 & 0xffff);
 }
 
 /* LMSW: loads PE, MP, EM, TS; it can set PE but never clear it. */
 void op_lmsw(struct cpu *c, const struct insn *i)
 {
 	need_cpl0(c);
-	uint64_t v = rm_read(c, i, SZ16) & 0xf;
+	uint64_t src = rm_read(c, i, SZ16);
+	if (c->vmx.nonroot)
+		vmexit_on_lmsw(c, i, &src);
+	uint64_t v = src & 0xf;
 	uint64_t cr0 = (c->cr0 & ~0xeull) | v | (c->cr0 & CR0_PE);
 	cr0_write(c, cr0);
 	c->brk |= BRK_STOP;
@@ -269,8 +292,8 @@ void op_lmsw(struct cpu *c, const struct insn *i)
 
 /* 0F 01: group 7. Memory forms are the descriptor-table loads and stores,
  * SMSW, LMSW and INVLPG; register forms are individual instructions chosen
- * by reg and rm (SDM vol. 2, table A-6). VMXOFF (0F 01 C4) is here;
- * VMCALL, VMLAUNCH, VMRESUME come with VM entry; MONITOR/MWAIT and CLAC/STAC are not
+ * by reg and rm (SDM vol. 2, table A-6): VMCALL, VMLAUNCH, VMRESUME and
+ * VMXOFF (0F 01 C1-C4) are here; MONITOR/MWAIT and CLAC/STAC are not
  * implemented and are #UD, as CPUID says. */
 void op_grp7(struct cpu *c, const struct insn *i)
 {
@@ -289,9 +312,11 @@ void op_grp7(struct cpu *c, const struct insn *i)
 	}
 	switch (reg) {
 	case 0:
-		if (rm == 4) {
-			op_vmxoff(c, i);
-			return;
+		switch (rm) {
+		case 1: op_vmcall(c, i); return;
+		case 2: op_vmlaunch(c, i); return;
+		case 3: op_vmresume(c, i); return;
+		case 4: op_vmxoff(c, i); return;
 		}
 		break;
 	case 2:

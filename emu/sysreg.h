@@ -38,6 +38,10 @@ void cr4_write(struct cpu *c, uint64_t v);
 void cr8_write(struct cpu *c, uint64_t v);
 uint64_t cr8_read(struct cpu *c);
 
+/* The TSC as RDTSC/RDTSCP read it: #GP with CR4.TSD above CPL 0; in a
+ * VMX guest, a VM exit or the TSC offset (emu/sys.c). */
+uint64_t tsc_read(struct cpu *c, bool rdtscp);
+
 /* MSR access as RDMSR/WRMSR do it (CPL checked by the caller). Return
  * false for an MSR that does not exist or a value it refuses (#GP(0)). */
 bool msr_read(struct cpu *c, uint32_t msr, uint64_t *v);

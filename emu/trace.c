@@ -62,7 +62,8 @@ static void on_event(void *opaque, const struct event *e)
 	static const char *const type_names[] = {
 		[EVT_EXCEPTION] = "exception", [EVT_INTERRUPT] = "interrupt", [EVT_IO] = "io",
 		[EVT_MODE] = "mode", [EVT_WALK] = "walk", [EVT_SERIAL] = "serial",
-		[EVT_END] = "end",
+		[EVT_END] = "end", [EVT_VMENTRY] = "vmentry", [EVT_VMEXIT] = "vmexit",
+		[EVT_VMX_INSN] = "vmfail",
 	};
 	struct trace *t = opaque;
 	cJSON *o = cJSON_CreateObject();
@@ -99,6 +100,36 @@ static void on_event(void *opaque, const struct event *e)
 		break;
 	case EVT_SERIAL:
 		cJSON_AddNumberToObject(o, "byte", e->u.serial.byte);
+		break;
+	case EVT_VMENTRY:
+		cJSON_AddStringToObject(o, "insn", e->u.vmentry.launch ? "vmlaunch" : "vmresume");
+		cJSON_AddBoolToObject(o, "ok", e->u.vmentry.ok);
+		hex(o, "guest_rip", e->u.vmentry.guest_rip);
+		if (e->u.vmentry.vm_error)
+			cJSON_AddNumberToObject(o, "vm_error", e->u.vmentry.vm_error);
+		if (e->u.vmentry.check) {
+			cJSON_AddStringToObject(o, "check", e->u.vmentry.check);
+			cJSON_AddStringToObject(o, "sdm", e->u.vmentry.sdm);
+			cJSON_AddStringToObject(o, "why", e->u.vmentry.why);
+		}
+		break;
+	case EVT_VMEXIT:
+		cJSON_AddNumberToObject(o, "reason", e->u.vmexit.reason & 0xffff);
+		cJSON_AddStringToObject(o, "name", e->u.vmexit.name);
+		cJSON_AddBoolToObject(o, "entry_failure", e->u.vmexit.reason >> 31);
+		hex(o, "qual", e->u.vmexit.qual);
+		hex(o, "guest_rip", e->u.vmexit.guest_rip);
+		if (e->u.vmexit.intr_info >> 31)
+			hex(o, "intr_info", e->u.vmexit.intr_info);
+		break;
+	case EVT_VMX_INSN:
+		cJSON_AddStringToObject(o, "result", e->u.vmxinsn.valid ? "VMfailValid" : "VMfailInvalid");
+		if (e->u.vmxinsn.valid) {
+			cJSON_AddNumberToObject(o, "vm_error", e->u.vmxinsn.error);
+			const char *text = vmx_error_text(e->u.vmxinsn.error);
+			if (text)
+				cJSON_AddStringToObject(o, "text", text);
+		}
 		break;
 	case EVT_END:
 		cJSON_AddStringToObject(o, "reason", e->u.end.reason);

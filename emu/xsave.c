@@ -44,8 +44,12 @@ void op_xsetbv(struct cpu *c, const struct insn *i)
 {
 	(void)i;
 	need_osxsave(c);
+	if (c->cpl != 0)
+		emu_raise(c, VEC_GP, 0);
+	if (c->vmx.nonroot)
+		vmexit_on_xsetbv(c);
 	uint64_t v = (uint32_t)c->gpr[R_AX] | (c->gpr[R_DX] << 32);
-	if (c->cpl != 0 || (uint32_t)c->gpr[R_CX] != 0 || !(v & XCR0_X87) ||
+	if ((uint32_t)c->gpr[R_CX] != 0 || !(v & XCR0_X87) ||
 	    (v & ~XCR0_SUPPORTED))
 		emu_raise(c, VEC_GP, 0);
 	c->xcr0 = v;

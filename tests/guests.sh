@@ -3,6 +3,8 @@
 # installed, on QEMU TCG: each must report PASS (exit status 33), and the
 # two serial outputs must be identical once the informational "# " lines
 # are dropped. Arguments come from the "// qemu-args:" line of each test.
+# A test with the line "// oracle: sdm" is not run on QEMU: TCG has no
+# VMX, so the VMX tests check the SDM's rules themselves.
 # Usage: guests.sh BUILD NESTLAB "QEMU COMMAND AND FLAGS" [TEST...]
 set -u
 build=$1 nl=$2 qemu=$3
@@ -32,9 +34,11 @@ for t in $tests; do
 		</dev/null >"$dir/$t.nestlab.out" 2>"$dir/$t.nestlab.err"
 	status=$?
 	why=""
+	sdm_only=false
+	grep -q '^// oracle: sdm$' guests/tests/$t.c && sdm_only=true
 	if [ $status != 33 ]; then
 		why="nestlab exit status $status"
-	elif $have_qemu; then
+	elif $have_qemu && ! $sdm_only; then
 		eval "set -- $(sed -n 's|^// qemu-args: ||p' guests/tests/$t.c)"
 		timeout 60 $qemu -kernel "$img" "$@" </dev/null >"$dir/$t.qemu.out" 2>"$dir/$t.qemu.err"
 		qs=$?
@@ -47,7 +51,9 @@ for t in $tests; do
 		fi
 	fi
 	if [ -z "$why" ]; then
-		$have_qemu && echo "$t: PASS, same output as QEMU" || echo "$t: PASS"
+		if $sdm_only; then echo "$t: PASS (checked against the SDM; QEMU TCG has no VMX)"
+		elif $have_qemu; then echo "$t: PASS, same output as QEMU"
+		else echo "$t: PASS"; fi
 		pass=$((pass + 1))
 	else
 		echo "$t: $why"

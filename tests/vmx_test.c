@@ -197,7 +197,9 @@ Test(vmx, capabilities_and_cpuid)
 	cr_assert_eq((v >> 32) & 0x1fff, 4096);
 	cr_assert(msr_read(c, 0x482, &v));
 	cr_assert_eq((uint32_t)v & ~(uint32_t)(v >> 32), 0, "allowed-0 within allowed-1");
-	cr_assert_not(msr_read(c, 0x48b, &v), "no secondary controls offered yet");
+	cr_assert(msr_read(c, 0x48b, &v), "secondary controls are offered");
+	cr_assert_eq((uint32_t)v, 0, "no secondary control must be 1");
+	cr_assert_not(msr_read(c, 0x48c, &v), "no EPT or VPID capabilities yet");
 	cr_assert(msr_read(c, 0x486, &v));
 	cr_assert_eq(v, 0x80000021);
 	/* the model switched off: no VMX anywhere */
@@ -208,9 +210,7 @@ Test(vmx, capabilities_and_cpuid)
 }
 
 /* A VMCS whose controls and host state pass every check of 26.2, for a
- * 32-bit host (the capability MSRs do not offer 'host address-space size'
- * yet, so a 64-bit host cannot pass). Each test below breaks exactly one
- * rule. */
+ * 32-bit host. Each test below breaks exactly one rule. */
 #include "vmx/entry.h"
 
 static void good_vmcs(void)
@@ -264,13 +264,13 @@ Test(vmx, entry_checks_one_rule_at_a_time)
 	good_vmcs();
 	cr_assert_str_eq(failing(), "none");
 
-	c->vmx.field[VMCS_PIN_BASED_VM_EXEC_CONTROL] |= 1u << 3; /* NMI exiting: not offered yet */
+	c->vmx.field[VMCS_PIN_BASED_VM_EXEC_CONTROL] |= 1u << 6; /* preemption timer: not offered yet */
 	cr_assert_str_eq(failing(), "pin-based controls");
 	good_vmcs();
 	c->vmx.field[VMCS_CPU_BASED_VM_EXEC_CONTROL] &= ~(1u << 1); /* a default1 bit */
 	cr_assert_str_eq(failing(), "primary processor-based controls");
 	good_vmcs();
-	c->vmx.field[VMCS_CR3_TARGET_COUNT] = 1;
+	c->vmx.field[VMCS_CR3_TARGET_COUNT] = 5; /* IA32_VMX_MISC offers 4 */
 	cr_assert_str_eq(failing(), "CR3-target count");
 	good_vmcs();
 	c->vmx.field[VMCS_VM_EXIT_MSR_STORE_COUNT] = 1;
@@ -363,4 +363,243 @@ Test(vmx, entry_checks_one_rule_at_a_time)
 					  !strncmp(rows[k].sdm, "26.3", 4)), "%s", rows[k].name);
 		cr_assert(rows[k].why && strlen(rows[k].why) > 20, "%s", rows[k].name);
 	}
+}
+
+/* --- VM entry and VM exits, end to end: a 64-bit host launches a 64-bit
+ * guest on the same page tables; the guest's code and the host's landing
+ * place (HOST_RIP) are a few bytes each. --- */
+#define GUEST_CODE 0x5000u
+#define HOST_CODE  0x6000u
+
+static void enter_vmx_operation(void)
+{
+	c->exc_stop = false; /* exceptions are delivered (or exit) */
+	cr4_write(c, c->cr4 | CR4_VMXE);
+	c->msr.feature_control = 5;
+	put32(VMXON_R, VMCS_REVISION);
+	put32(VMCS_A, VMCS_REVISION);
+	cr_assert_eq(RUN(VMXON, PTRS, 0, 0), EMU_STOP_BUDGET);
+	cr_assert_eq(RUN(VMPTRLD, PTRS + 8, 0, 0), EMU_STOP_BUDGET);
+	cr_assert_eq(arith(), 0);
+}
+
+/* A VMCS that enters: host and guest both 64-bit on the current CR3.
+ * Its launch state is clear, as after VMCLEAR. */
+static void guest64_vmcs(void)
+{
+	uint64_t *f = c->vmx.field;
+	memset(f, 0, sizeof c->vmx.field);
+	c->vmx.launch = VMCS_CLEAR;
+	f[VMCS_PIN_BASED_VM_EXEC_CONTROL] = 0x16;
+	f[VMCS_CPU_BASED_VM_EXEC_CONTROL] = 0x0401e172;
+	f[VMCS_VM_EXIT_CONTROLS] = 0x00036dff | (1u << 9);   /* host address-space size */
+	f[VMCS_VM_ENTRY_CONTROLS] = 0x000011ff | (1u << 9);  /* IA-32e mode guest */
+	f[VMCS_HOST_CR0] = f[VMCS_GUEST_CR0] = c->cr0;
+	f[VMCS_HOST_CR3] = f[VMCS_GUEST_CR3] = c->cr3;
+	f[VMCS_HOST_CR4] = f[VMCS_GUEST_CR4] = c->cr4;
+	f[VMCS_HOST_CS_SELECTOR] = 0x08;
+	f[VMCS_HOST_SS_SELECTOR] = 0x10;
+	f[VMCS_HOST_TR_SELECTOR] = 0x18;
+	f[VMCS_HOST_RIP] = HOST_CODE;
+	f[VMCS_HOST_RSP] = 0x9000;
+	f[VMCS_GUEST_CS_SELECTOR] = 0x08;
+	f[VMCS_GUEST_CS_LIMIT] = 0xffffffff;
+	f[VMCS_GUEST_CS_AR_BYTES] = 0xa09b;
+	for (int k = 0; k < 6; k++) {
+		if (k == 1)
+			continue;
+		f[VMCS_GUEST_ES_SELECTOR + k] = 0x10;
+		f[VMCS_GUEST_ES_LIMIT + k] = 0xffffffff;
+		f[VMCS_GUEST_ES_AR_BYTES + k] = 0xc093;
+	}
+	f[VMCS_GUEST_LDTR_AR_BYTES] = 0x10000;
+	f[VMCS_GUEST_TR_SELECTOR] = 0x18;
+	f[VMCS_GUEST_TR_LIMIT] = 0x67;
+	f[VMCS_GUEST_TR_AR_BYTES] = 0x8b;
+	f[VMCS_GUEST_GDTR_LIMIT] = 0x27;
+	f[VMCS_GUEST_IDTR_LIMIT] = 0xfff;
+	f[VMCS_GUEST_RIP] = GUEST_CODE;
+	f[VMCS_GUEST_RSP] = 0x8000;
+	f[VMCS_GUEST_RFLAGS] = 2;
+	f[VMCS_VMCS_LINK_POINTER] = ~0ull;
+}
+
+#define VMLAUNCH "\x0f\x01\xc2"
+#define VMRESUME "\x0f\x01\xc3"
+
+/* Launch with the guest's code given; the host lands on a JMP to itself. */
+static enum emu_stop launch(const char *guest, size_t n, uint64_t budget)
+{
+	emu_phys_write(c, GUEST_CODE, guest, n);
+	emu_phys_write(c, HOST_CODE, "\xeb\xfe", 2);
+	emu_phys_write(c, CODE, VMLAUNCH, 3);
+	c->rip = CODE;
+	return emu_run(c, budget);
+}
+#define LAUNCH(s, budget) launch(s, sizeof(s) - 1, budget)
+
+#define F(name) (c->vmx.field[VMCS_##name])
+
+Test(vmx, launch_cpuid_exit_and_resume)
+{
+	enter_vmx_operation();
+	guest64_vmcs();
+	/* guest: mov eax, 7; cpuid; hlt */
+	cr_assert_eq(LAUNCH("\xb8\x07\x00\x00\x00\x0f\xa2\xf4", 3), EMU_STOP_BUDGET);
+	cr_assert_eq(c->rip, HOST_CODE, "back on the host after the CPUID exit");
+	cr_assert_not(c->vmx.nonroot);
+	cr_assert_eq(F(VM_EXIT_REASON), 10);
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE + 5, "RIP of the CPUID itself");
+	cr_assert_eq(F(VM_EXIT_INSTRUCTION_LEN), 2);
+	cr_assert_eq(c->gpr[R_AX], 7, "the guest's RAX is still in RAX");
+	cr_assert_eq(c->gpr[R_SP], 0x9000, "HOST_RSP");
+	cr_assert_eq(F(GUEST_RSP), 0x8000);
+	cr_assert_eq(c->vmx.launch, VMCS_LAUNCHED);
+	/* VMLAUNCH again: error 4; VMRESUME past the CPUID: the guest's HLT,
+	 * which does not exit without HLT exiting */
+	cr_assert_eq(RUN(VMLAUNCH, 0, 0, 0), EMU_STOP_BUDGET);
+	cr_assert_eq(arith(), FL_ZF);
+	cr_assert_eq(F(VM_INSTRUCTION_ERROR), 4);
+	F(GUEST_RIP) += F(VM_EXIT_INSTRUCTION_LEN);
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 7; /* HLT exiting */
+	cr_assert_eq(RUN(VMRESUME, 0, 0, 0), EMU_STOP_BUDGET);
+	cr_assert(c->vmx.nonroot);
+	cr_assert_eq(emu_run(c, 1), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 12, "HLT exiting");
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE + 7);
+}
+
+Test(vmx, entry_failures)
+{
+	enter_vmx_operation();
+	guest64_vmcs();
+	F(HOST_CR4) &= ~(uint64_t)CR4_VMXE;
+	cr_assert_eq(LAUNCH("\xf4", 1), EMU_STOP_BUDGET);
+	cr_assert_eq(arith(), FL_ZF, "VMfailValid");
+	cr_assert_eq(F(VM_INSTRUCTION_ERROR), 8, "invalid host state");
+	cr_assert_eq(c->rip, CODE + 3, "the next instruction of the host");
+	guest64_vmcs();
+	F(GUEST_RFLAGS) = 0;
+	cr_assert_eq(LAUNCH("\xf4", 1), EMU_STOP_BUDGET);
+	cr_assert_eq(c->rip, HOST_CODE, "a failed guest-state check exits to the host");
+	cr_assert_eq(F(VM_EXIT_REASON), (1u << 31) | 33);
+	cr_assert_eq(F(EXIT_QUALIFICATION), 0);
+	cr_assert_eq(c->vmx.launch, VMCS_CLEAR, "the launch state is not changed");
+	/* an MSR-load entry that cannot be loaded: reason 34, qualification
+	 * the entry's 1-based index */
+	guest64_vmcs();
+	uint64_t area[4] = { 0x277, 0x0007040600070406ull, 0xc0000100u, 0 };
+	emu_phys_write(c, 0x7000, area, sizeof area);
+	F(VM_ENTRY_MSR_LOAD_ADDR) = 0x7000;
+	F(VM_ENTRY_MSR_LOAD_COUNT) = 2;
+	cr_assert_eq(LAUNCH("\xf4", 1), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), (1u << 31) | 34);
+	cr_assert_eq(F(EXIT_QUALIFICATION), 2, "IA32_FS_BASE may not be loaded this way");
+}
+
+Test(vmx, exception_bitmap_and_injection)
+{
+	enter_vmx_operation();
+	guest64_vmcs();
+	F(EXCEPTION_BITMAP) = 1u << VEC_UD;
+	/* guest: ud2 */
+	cr_assert_eq(LAUNCH("\x0f\x0b", 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 0);
+	cr_assert_eq(F(VM_EXIT_INTR_INFO), (1u << 31) | (3u << 8) | VEC_UD);
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE);
+	/* #PF with the error-code mask/match: a not-present read exits only
+	 * when PFEC & MASK == MATCH and bit 14 is set */
+	guest64_vmcs();
+	F(EXCEPTION_BITMAP) = 1u << VEC_PF;
+	F(PAGE_FAULT_ERROR_CODE_MASK) = 1;   /* P */
+	F(PAGE_FAULT_ERROR_CODE_MATCH) = 0;  /* not present */
+	c->cr2 = 0x1234;
+	/* guest: mov al, [0x40000000] (beyond the one mapped GiB) */
+	cr_assert_eq(LAUNCH("\x8a\x04\x25\x00\x00\x00\x40", 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 0);
+	cr_assert_eq(F(VM_EXIT_INTR_INFO), (1u << 31) | (1u << 11) | (3u << 8) | VEC_PF);
+	cr_assert_eq(F(VM_EXIT_INTR_ERROR_CODE), 0);
+	cr_assert_eq(F(EXIT_QUALIFICATION), 0x40000000, "the faulting address");
+	cr_assert_eq(c->cr2, 0x1234, "a #PF that exits does not write CR2");
+	/* injection: a hardware #GP(0x18) through the guest's IDT at 0x4000
+	 * (its GDT at 0x4800); the gate points at the guest's HLT */
+	guest64_vmcs();
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 7; /* HLT exiting */
+	uint64_t gdt[3] = { 0, 0x00af9b000000ffffull, 0x00cf93000000ffffull };
+	emu_phys_write(c, 0x4800, gdt, sizeof gdt);
+	F(GUEST_GDTR_BASE) = 0x4800;
+	F(GUEST_IDTR_BASE) = 0x4000;
+	uint64_t gate[2] = { (GUEST_CODE + 1) | (0x08u << 16) | (0x8eull << 40), 0 };
+	emu_phys_write(c, 0x4000 + 16 * VEC_GP, gate, 16);
+	F(VM_ENTRY_INTR_INFO_FIELD) = (1u << 31) | (1u << 11) | (3u << 8) | VEC_GP;
+	F(VM_ENTRY_EXCEPTION_ERROR_CODE) = 0x18;
+	cr_assert_eq(LAUNCH("\x90\xf4", 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 12, "the handler's HLT");
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE + 1);
+	uint64_t pushed[2];
+	emu_phys_read(c, 0x8000 - 48, pushed, 16);
+	cr_assert_eq(pushed[0], 0x18, "the error code");
+	cr_assert_eq(pushed[1], GUEST_CODE, "the return RIP");
+	cr_assert_eq(F(VM_ENTRY_INTR_INFO_FIELD) >> 31, 0, "the exit cleared the valid bit");
+}
+
+Test(vmx, io_and_msr_exits)
+{
+	enter_vmx_operation();
+	guest64_vmcs();
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 24; /* unconditional I/O exiting */
+	/* guest: out 0x80, al */
+	cr_assert_eq(LAUNCH("\xe6\x80", 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 30);
+	cr_assert_eq(F(EXIT_QUALIFICATION), (0x80u << 16) | (1u << 6), "1 byte, out, immediate");
+	/* I/O bitmaps: only port 0x3f9 is trapped; a 2-byte IN from 0x3f8 touches it */
+	guest64_vmcs();
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 25;
+	F(IO_BITMAP_A) = 0x30000;
+	F(IO_BITMAP_B) = 0x31000;
+	uint8_t bit = 1u << (0x3f9 & 7);
+	emu_phys_write(c, 0x30000 + (0x3f9 >> 3), &bit, 1);
+	c->gpr[R_DX] = 0x3f8;
+	cr_assert_eq(LAUNCH("\x66\xed", 3), EMU_STOP_BUDGET); /* in ax, dx */
+	cr_assert_eq(F(VM_EXIT_REASON), 30);
+	cr_assert_eq(F(EXIT_QUALIFICATION), (0x3f8u << 16) | (1u << 3) | 1, "2 bytes, in, DX");
+	/* RDMSR without MSR bitmaps always exits */
+	guest64_vmcs();
+	c->gpr[R_CX] = 0x10;
+	cr_assert_eq(LAUNCH("\x0f\x32", 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 31);
+	/* with an MSR bitmap of zeros it does not: the TSC, offset */
+	guest64_vmcs();
+	F(CPU_BASED_VM_EXEC_CONTROL) |= (1u << 28) | (1u << 3) | (1u << 7);
+	F(MSR_BITMAP) = 0x32000;
+	F(TSC_OFFSET) = 1ull << 40;
+	c->gpr[R_CX] = 0x10;
+	cr_assert_eq(LAUNCH("\x0f\x32\xf4", 4), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 12);
+	cr_assert_geq(c->gpr[R_DX], 1u << 8, "TSC_OFFSET is added");
+	/* MOV to CR0 changing a bit the host owns */
+	guest64_vmcs();
+	F(CR0_GUEST_HOST_MASK) = CR0_TS;
+	F(CR0_READ_SHADOW) = 0;
+	c->gpr[R_BX] = c->cr0 | CR0_TS;
+	cr_assert_eq(LAUNCH("\x0f\x22\xc3", 3), EMU_STOP_BUDGET); /* mov cr0, rbx */
+	cr_assert_eq(F(VM_EXIT_REASON), 28);
+	cr_assert_eq(F(EXIT_QUALIFICATION), 0 | (0u << 4) | (3u << 8), "CR0, MOV to CR, RBX");
+}
+
+Test(vmx, triple_fault_and_vmcall)
+{
+	enter_vmx_operation();
+	guest64_vmcs();
+	F(GUEST_IDTR_LIMIT) = 0; /* every delivery faults: #GP, #DF, shutdown */
+	cr_assert_eq(LAUNCH("\x0f\x0b", 10), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 2, "a guest's triple fault is a VM exit");
+	cr_assert_not(c->triple, "the host goes on");
+	guest64_vmcs();
+	cr_assert_eq(LAUNCH("\x0f\x01\xc1", 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 18);
+	cr_assert_eq(F(VM_EXIT_INSTRUCTION_LEN), 3);
+	/* VMCALL in VMX root operation: VMfailValid 1 */
+	cr_assert_eq(RUN("\x0f\x01\xc1", 0, 0, 0), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_INSTRUCTION_ERROR), 1);
 }

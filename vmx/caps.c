@@ -1,10 +1,12 @@
 /* The VMX capability MSRs (SDM vol. 3C, appendix A). They describe exactly
  * what the model implements: a control it does not implement reads as
  * "must be 0" (or, for a default1 bit, "must be 1"), so a hypervisor that
- * reads them first never asks for a setting nestlab would ignore. So far
- * no optional control exists: only the default1 bits are allowed. */
+ * reads them first never asks for a setting nestlab would ignore. The
+ * *_MAY1 sets below are the controls nestlab implements; each names the
+ * file that does. */
 #include "emu/cpu.h"
 #include "emu/sysreg.h"
+#include "vmx/controls.h"
 #include "vmx/vmx.h"
 
 #define MSR_VMX_BASIC            0x480
@@ -18,6 +20,7 @@
 #define MSR_VMX_CR4_FIXED0       0x488
 #define MSR_VMX_CR4_FIXED1       0x489
 #define MSR_VMX_VMCS_ENUM        0x48a
+#define MSR_VMX_PROCBASED_CTLS2  0x48b
 #define MSR_VMX_TRUE_PINBASED    0x48d
 #define MSR_VMX_TRUE_PROCBASED   0x48e
 #define MSR_VMX_TRUE_EXIT        0x48f
@@ -28,6 +31,26 @@
 #define PROC_DEFAULT1  0x0401e172u
 #define EXIT_DEFAULT1  0x00036dffu
 #define ENTRY_DEFAULT1 0x000011ffu
+
+/* The default1 bits that the TRUE_* MSRs let software clear: CR3-load and
+ * CR3-store exiting, "save debug controls", "load debug controls" (A.3.2,
+ * A.4, A.5). nestlab implements both settings of each. */
+#define PROC_TRUE_DEFAULT1  (PROC_DEFAULT1 & ~(PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING))
+#define EXIT_TRUE_DEFAULT1  (EXIT_DEFAULT1 & ~EXIT_SAVE_DEBUG_CONTROLS)
+#define ENTRY_TRUE_DEFAULT1 (ENTRY_DEFAULT1 & ~ENTRY_LOAD_DEBUG_CONTROLS)
+
+/* What may be 1. vmx/exits.c: the exiting controls and TSC offsetting;
+ * vmx/exit.c: the exit controls; vmx/launch.c: the entry controls. */
+#define PIN_MAY1   (PIN_DEFAULT1 | PIN_EXT_INTR_EXITING | PIN_NMI_EXITING)
+#define PROC_MAY1  (PROC_DEFAULT1 | PROC_INTR_WINDOW_EXITING | PROC_USE_TSC_OFFSETTING | \
+		    PROC_HLT_EXITING | PROC_INVLPG_EXITING | PROC_RDTSC_EXITING | \
+		    PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING | PROC_MOV_DR_EXITING | \
+		    PROC_UNCOND_IO_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | \
+		    PROC_PAUSE_EXITING | PROC_SECONDARY_CONTROLS)
+#define PROC2_MAY1 (PROC2_ENABLE_RDTSCP | PROC2_WBINVD_EXITING | PROC2_ENABLE_INVPCID)
+#define EXIT_MAY1  (EXIT_DEFAULT1 | EXIT_HOST_ADDR_SPACE | EXIT_ACK_INTR_ON_EXIT | \
+		    EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_EFER | EXIT_LOAD_EFER)
+#define ENTRY_MAY1 (ENTRY_DEFAULT1 | ENTRY_IA32E_MODE | ENTRY_LOAD_PAT | ENTRY_LOAD_EFER)
 
 /* allowed-0 settings in bits 31:0 (a 1 there must be 1), allowed-1
  * settings in bits 63:32 (a 0 there must be 0). */
@@ -56,23 +79,25 @@ bool vmx_msr_read(struct cpu *c, uint32_t msr, uint64_t *v)
 	switch (msr) {
 	case MSR_VMX_BASIC:
 		/* revision, 4 KiB regions, write-back (6) VMCS memory type,
-		 * and the TRUE_* MSRs exist (bit 55) */
-		*v = VMCS_REVISION | (4096ull << 32) | (6ull << 50) | (1ull << 55);
+		 * instruction information on INS/OUTS exits (bit 54), and
+		 * the TRUE_* MSRs exist (bit 55) */
+		*v = VMCS_REVISION | (4096ull << 32) | (6ull << 50) | (1ull << 54) | (1ull << 55);
 		return true;
 	case MSR_VMX_PINBASED_CTLS: case MSR_VMX_TRUE_PINBASED:
-		*v = ctls(PIN_DEFAULT1, PIN_DEFAULT1);
+		*v = ctls(PIN_DEFAULT1, PIN_MAY1);
 		return true;
-	case MSR_VMX_PROCBASED_CTLS: case MSR_VMX_TRUE_PROCBASED:
-		*v = ctls(PROC_DEFAULT1, PROC_DEFAULT1);
-		return true;
-	case MSR_VMX_EXIT_CTLS: case MSR_VMX_TRUE_EXIT:
-		*v = ctls(EXIT_DEFAULT1, EXIT_DEFAULT1);
-		return true;
-	case MSR_VMX_ENTRY_CTLS: case MSR_VMX_TRUE_ENTRY:
-		*v = ctls(ENTRY_DEFAULT1, ENTRY_DEFAULT1);
-		return true;
+	case MSR_VMX_PROCBASED_CTLS: *v = ctls(PROC_DEFAULT1, PROC_MAY1); return true;
+	case MSR_VMX_TRUE_PROCBASED: *v = ctls(PROC_TRUE_DEFAULT1, PROC_MAY1); return true;
+	case MSR_VMX_PROCBASED_CTLS2: *v = ctls(0, PROC2_MAY1); return true;
+	case MSR_VMX_EXIT_CTLS:      *v = ctls(EXIT_DEFAULT1, EXIT_MAY1); return true;
+	case MSR_VMX_TRUE_EXIT:      *v = ctls(EXIT_TRUE_DEFAULT1, EXIT_MAY1); return true;
+	case MSR_VMX_ENTRY_CTLS:     *v = ctls(ENTRY_DEFAULT1, ENTRY_MAY1); return true;
+	case MSR_VMX_TRUE_ENTRY:     *v = ctls(ENTRY_TRUE_DEFAULT1, ENTRY_MAY1); return true;
 	case MSR_VMX_MISC:
-		*v = 0; /* no preemption timer, no activity states, no CR3 targets yet */
+		/* bit 5: exits store EFER.LMA in "IA-32e mode guest"; bit 6:
+		 * the HLT activity state; bits 24:16: four CR3-target values.
+		 * No preemption timer (bits 4:0 and the pin control are 0). */
+		*v = (1u << 5) | (1u << 6) | (4u << 16);
 		return true;
 	case MSR_VMX_CR0_FIXED0: *v = VMX_CR0_FIXED0; return true;
 	case MSR_VMX_CR0_FIXED1: *v = CR0_WRITABLE | CR0_ET; return true;
@@ -80,8 +105,8 @@ bool vmx_msr_read(struct cpu *c, uint32_t msr, uint64_t *v)
 	case MSR_VMX_CR4_FIXED1: *v = CR4_SUPPORTED | CR4_VMXE; return true;
 	case MSR_VMX_VMCS_ENUM:  *v = highest_index(); return true;
 	default:
-		/* PROCBASED_CTLS2, EPT_VPID_CAP and VMFUNC exist only when the
-		 * controls that need them may be 1; none may yet. */
+		/* EPT_VPID_CAP and VMFUNC exist only when the controls that
+		 * need them may be 1; none may yet. */
 		return false;
 	}
 }

@@ -8,14 +8,10 @@
 #include "emu/mem.h"
 #include "emu/paging.h"
 #include "emu/sysreg.h"
+#include "vmx/controls.h"
 #include "vmx/entry.h"
 #include "vmx/entry_guest.h"
 
-/* VM-exit and VM-entry control bits the host-state checks look at. */
-#define EXIT_HOST_ADDR_SPACE   (1u << 9)
-#define EXIT_LOAD_PAT          (1u << 19)
-#define EXIT_LOAD_EFER         (1u << 21)
-#define ENTRY_IA32E_MODE       (1u << 9)
 
 /* Fields as the checks read them. */
 #define F(name) (c->vmx.field[VMCS_##name])
@@ -35,6 +31,42 @@ static bool pin_ok(struct cpu *c)   { return ctl_ok(c, 0x48d, F(PIN_BASED_VM_EXE
 static bool proc_ok(struct cpu *c)  { return ctl_ok(c, 0x48e, F(CPU_BASED_VM_EXEC_CONTROL)); }
 static bool exit_ok(struct cpu *c)  { return ctl_ok(c, 0x48f, F(VM_EXIT_CONTROLS)); }
 static bool entry_ok(struct cpu *c) { return ctl_ok(c, 0x490, F(VM_ENTRY_CONTROLS)); }
+
+/* The secondary controls count only when "activate secondary controls"
+ * is 1; then they must satisfy IA32_VMX_PROCBASED_CTLS2 (26.2.1.1). */
+static bool proc2_ok(struct cpu *c)
+{
+	return !(F(CPU_BASED_VM_EXEC_CONTROL) & PROC_SECONDARY_CONTROLS) ||
+	       ctl_ok(c, 0x48b, F(SECONDARY_VM_EXEC_CONTROL));
+}
+
+/* A 4 KiB-aligned page within the physical-address width. */
+static bool page_addr_ok(uint64_t a)
+{
+	return !(a & 0xfff) && !(a & ~PHYS_MASK);
+}
+
+static bool io_bitmaps_ok(struct cpu *c)
+{
+	return !(F(CPU_BASED_VM_EXEC_CONTROL) & PROC_USE_IO_BITMAPS) ||
+	       (page_addr_ok(F(IO_BITMAP_A)) && page_addr_ok(F(IO_BITMAP_B)));
+}
+
+static bool msr_bitmap_ok(struct cpu *c)
+{
+	return !(F(CPU_BASED_VM_EXEC_CONTROL) & PROC_USE_MSR_BITMAPS) ||
+	       page_addr_ok(F(MSR_BITMAP));
+}
+
+/* "virtual NMIs" needs "NMI exiting"; "NMI-window exiting" needs
+ * "virtual NMIs" (26.2.1.1). */
+static bool nmi_controls_ok(struct cpu *c)
+{
+	uint64_t pin = F(PIN_BASED_VM_EXEC_CONTROL);
+	if ((pin & PIN_VIRTUAL_NMIS) && !(pin & PIN_NMI_EXITING))
+		return false;
+	return !(F(CPU_BASED_VM_EXEC_CONTROL) & PROC_NMI_WINDOW_EXITING) || (pin & PIN_VIRTUAL_NMIS);
+}
 
 static bool cr3_count_ok(struct cpu *c)
 {
@@ -191,6 +223,14 @@ static const struct entry_check checks[] = {
 	    "A pin-based control is set that IA32_VMX_TRUE_PINBASED_CTLS does not allow, or a must-be-1 bit is clear."),
 	ROW(proc_ok, CHECK_CONTROL, "primary processor-based controls", "26.2.1.1",
 	    "A processor-based control is set that IA32_VMX_TRUE_PROCBASED_CTLS does not allow, or a must-be-1 bit is clear."),
+	ROW(proc2_ok, CHECK_CONTROL, "secondary processor-based controls", "26.2.1.1",
+	    "With 'activate secondary controls', SECONDARY_VM_EXEC_CONTROL sets a bit IA32_VMX_PROCBASED_CTLS2 does not allow."),
+	ROW(io_bitmaps_ok, CHECK_CONTROL, "I/O-bitmap addresses", "26.2.1.1",
+	    "With 'use I/O bitmaps', IO_BITMAP_A and IO_BITMAP_B must be 4 KiB-aligned addresses within the physical-address width."),
+	ROW(msr_bitmap_ok, CHECK_CONTROL, "MSR-bitmap address", "26.2.1.1",
+	    "With 'use MSR bitmaps', MSR_BITMAP must be a 4 KiB-aligned address within the physical-address width."),
+	ROW(nmi_controls_ok, CHECK_CONTROL, "NMI controls", "26.2.1.1",
+	    "'virtual NMIs' needs 'NMI exiting', and 'NMI-window exiting' needs 'virtual NMIs'."),
 	ROW(cr3_count_ok, CHECK_CONTROL, "CR3-target count", "26.2.1.1",
 	    "CR3_TARGET_COUNT is larger than the number IA32_VMX_MISC[24:16] supports."),
 	ROW(exit_ok, CHECK_CONTROL, "VM-exit controls", "26.2.1.2",
@@ -260,7 +300,7 @@ static const struct entry_check checks[] = {
 	GROW(guest_rflags_ok, "GUEST_RFLAGS", "26.3.1.4",
 	     "GUEST_RFLAGS needs bit 1 set, reserved bits and VM clear (virtual-8086 guests are not modelled), and IF set when an external interrupt is injected.", 0),
 	GROW(guest_activity_ok, "guest activity state", "26.3.1.5",
-	     "GUEST_ACTIVITY_STATE must be 0 (active): IA32_VMX_MISC offers no other state.", 0),
+	     "GUEST_ACTIVITY_STATE must be active (0) or HLT (1, the only other state IA32_VMX_MISC offers); HLT needs SS.DPL 0, no STI/MOV SS blocking, and can take only an external interrupt, NMI, #DB, #MC or MTF.", 0),
 	GROW(guest_interruptibility_ok, "guest interruptibility state", "26.3.1.5",
 	     "GUEST_INTERRUPTIBILITY_INFO: reserved bits clear, not both STI and MOV SS blocking, no STI blocking with IF clear, no shadow when injecting an interrupt or NMI.", 0),
 	GROW(guest_pending_debug_ok, "guest pending debug exceptions", "26.3.1.5",

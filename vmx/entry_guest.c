@@ -6,34 +6,27 @@
 #include "emu/mem.h"
 #include "emu/paging.h"
 #include "emu/sysreg.h"
+#include "vmx/controls.h"
 #include "vmx/entry.h"
 #include "vmx/entry_guest.h"
 
 #define F(name) (c->vmx.field[VMCS_##name])
 
-#define PROC_SECONDARY        (1u << 31)
-#define PROC2_UNRESTRICTED    (1u << 7)
-#define PROC2_SHADOW_VMCS     (1u << 14)
-#define PIN_VIRTUAL_NMIS      (1u << 5)
-#define ENTRY_LOAD_DEBUG      (1u << 2)
-#define ENTRY_IA32E           (1u << 9)
-#define ENTRY_LOAD_PAT        (1u << 14)
-#define ENTRY_LOAD_EFER       (1u << 15)
 
 static bool secondary(struct cpu *c, uint32_t bit)
 {
-	return (F(CPU_BASED_VM_EXEC_CONTROL) & PROC_SECONDARY) &&
+	return (F(CPU_BASED_VM_EXEC_CONTROL) & PROC_SECONDARY_CONTROLS) &&
 	       (F(SECONDARY_VM_EXEC_CONTROL) & bit);
 }
 
 static bool ug(struct cpu *c)
 {
-	return secondary(c, PROC2_UNRESTRICTED);
+	return secondary(c, PROC2_UNRESTRICTED_GUEST);
 }
 
 static bool ia32e(struct cpu *c)
 {
-	return F(VM_ENTRY_CONTROLS) & ENTRY_IA32E;
+	return F(VM_ENTRY_CONTROLS) & ENTRY_IA32E_MODE;
 }
 
 /* The event VM entry would inject: its type, or -1 when none (24.8.3). */
@@ -65,7 +58,7 @@ bool guest_cr4_ok(struct cpu *c)
  * (a must-be-1 control) the field must be 0, and DR7's upper half too. */
 bool guest_debug_ok(struct cpu *c)
 {
-	if (!(F(VM_ENTRY_CONTROLS) & ENTRY_LOAD_DEBUG))
+	if (!(F(VM_ENTRY_CONTROLS) & ENTRY_LOAD_DEBUG_CONTROLS))
 		return true;
 	return F(GUEST_IA32_DEBUGCTL) == 0 && !(F(GUEST_DR7) >> 32);
 }
@@ -280,9 +273,23 @@ bool guest_rflags_ok(struct cpu *c)
 
 /* --- 26.3.1.5: non-register state --- */
 
+/* Active, or a state IA32_VMX_MISC[8:6] offers (only HLT: bit 6); HLT
+ * needs SS.DPL = 0 and no STI/MOV SS blocking, and can take only some
+ * injected events: external interrupts, NMIs, #DB, #MC and MTF. */
 bool guest_activity_ok(struct cpu *c)
 {
-	return F(GUEST_ACTIVITY_STATE) == 0; /* IA32_VMX_MISC offers no other state */
+	uint64_t state = F(GUEST_ACTIVITY_STATE);
+	if (state == ACTIVITY_ACTIVE)
+		return true;
+	if (state != ACTIVITY_HLT || AR_DPL(F(GUEST_SS_AR_BYTES)) != 0 ||
+	    (F(GUEST_INTERRUPTIBILITY_INFO) & 3))
+		return false;
+	uint64_t info = F(VM_ENTRY_INTR_INFO_FIELD);
+	int type = injected_type(c);
+	unsigned vector = info & 0xff;
+	return type < 0 || type == INTR_TYPE_EXTERNAL || type == INTR_TYPE_NMI ||
+	       type == INTR_TYPE_OTHER ||
+	       (type == INTR_TYPE_HW_EXCEPTION && (vector == VEC_DB || vector == VEC_MC));
 }
 
 bool guest_interruptibility_ok(struct cpu *c)
@@ -326,7 +333,7 @@ bool guest_link_ok(struct cpu *c)
 	uint32_t rev = 0;
 	emu_phys_read(c, p, &rev, 4);
 	bool shadow = rev >> 31;
-	return (rev & 0x7fffffff) == VMCS_REVISION && shadow == secondary(c, PROC2_SHADOW_VMCS);
+	return (rev & 0x7fffffff) == VMCS_REVISION && shadow == secondary(c, PROC2_VMCS_SHADOWING);
 }
 
 /* --- 26.3.1.7: PDPTEs of a PAE guest (without EPT) --- */

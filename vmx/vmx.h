@@ -36,6 +36,10 @@ struct vmx_state {
 	                            written back to its region by VMCLEAR or
 	                            when another VMCS is made current */
 	uint8_t launch;          /* its launch state: VMCS_CLEAR or VMCS_LAUNCHED */
+	uint32_t abort;          /* the VMX-abort indicator, if a VM exit aborted (27.7) */
+	uint64_t entries, exits; /* VM entries and exits, for --stats */
+	bool injecting;          /* VM entry is injecting an event (26.5) */
+	uint64_t preempt_deadline; /* virtual time the preemption timer expires */
 };
 
 #define VMCS_CLEAR    0
@@ -48,6 +52,44 @@ void vmx_reset(struct cpu *c);
 
 /* The capability MSRs (0x480-0x491); false: #GP (model off, or no such MSR). */
 bool vmx_msr_read(struct cpu *c, uint32_t msr, uint64_t *v);
+
+/* The SDM's name of a basic exit reason (appendix C). */
+const char *vmx_exit_reason_name(unsigned reason);
+
+/* Load the MSRs of an MSR-load area; 0, or the 1-based failing entry. */
+uint64_t vmx_load_msrs(struct cpu *c, uint64_t area, uint64_t count);
+
+/* --- VMX non-root operation: where guest events meet the VMCS
+ * (vmx/exits.c). emu/ calls these only when cpu->vmx.nonroot is set,
+ * where the SDM places the exit: after the exceptions that take priority
+ * (25.1.1). Each returns when the VMCS asks for no exit; otherwise it
+ * performs the VM exit and does not return. --- */
+void vmexit_on_cpuid(struct cpu *c);
+void vmexit_on_invd(struct cpu *c);
+void vmexit_on_xsetbv(struct cpu *c);
+void vmexit_on_vmx_insn(struct cpu *c, const struct insn *i, unsigned reason);
+void vmexit_on_hlt(struct cpu *c);
+void vmexit_on_invlpg(struct cpu *c, uint64_t lin);
+void vmexit_on_invpcid(struct cpu *c, const struct insn *i);
+void vmexit_on_wbinvd(struct cpu *c);
+void vmexit_on_rdtsc(struct cpu *c, bool rdtscp);
+uint64_t vmx_tsc_offset(const struct cpu *c);
+void vmexit_on_pause(struct cpu *c);
+void vmexit_on_mov_to_cr(struct cpu *c, unsigned cr, unsigned gpr, uint64_t *v);
+void vmexit_on_mov_from_cr(struct cpu *c, unsigned cr, unsigned gpr, uint64_t *v);
+bool vmexit_on_clts(struct cpu *c);
+void vmexit_on_lmsw(struct cpu *c, const struct insn *i, uint64_t *src);
+void vmexit_on_mov_dr(struct cpu *c, unsigned dr, unsigned gpr, bool from);
+void vmexit_on_io(struct cpu *c, const struct insn *i, uint16_t port, unsigned bytes, bool in);
+void vmexit_on_msr(struct cpu *c, uint32_t msr, bool write);
+void vmexit_on_exception(struct cpu *c, unsigned vector, int kind, bool has_err, uint32_t err);
+void vmexit_on_triple_fault(struct cpu *c);
+bool vmexit_on_interrupt(struct cpu *c);
+bool vmx_wakeup_possible(struct cpu *c);
+
+/* CR0 bits that must be 1 in the current VMX operation: PE and PG are
+ * free in an unrestricted guest (23.8, 26.3.1.1). */
+uint64_t vmx_cr0_fixed0(const struct cpu *c);
 
 /* CR0/CR4 bits that must be 1 (fixed0) and may be 1 (fixed1) in VMX
  * operation (appendix A.7, A.8). */

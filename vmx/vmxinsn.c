@@ -1,13 +1,15 @@
 /* The VMX instructions of VMX operation and VMCS maintenance (SDM vol. 3C,
  * chapter 30): VMXON, VMXOFF, VMCLEAR, VMPTRLD, VMPTRST, VMREAD, VMWRITE,
- * with their #UD/#GP checks and the VMsucceed / VMfailInvalid / VMfailValid
- * results (30.2). VM entry and exit come next; until they exist the model
- * is off by default (vmx.available) and CPUID reports no VMX. */
+ * with their #UD/#GP checks, their VM exits in VMX non-root operation, and
+ * the VMsucceed / VMfailInvalid / VMfailValid results (30.2). VMLAUNCH,
+ * VMRESUME and VMCALL are in vmx/launch.c. */
 #include <string.h>
 
 #include "emu/exec.h"
 #include "emu/paging.h"
 #include "emu/sysreg.h"
+#include "emu/event.h"
+#include "vmx/vmexit.h"
 #include "vmx/vmx.h"
 
 
@@ -30,25 +32,36 @@ void vmx_reset(struct cpu *c)
 	c->vmx.vmcs_ptr = VMCS_INVALID_PTR;
 }
 
-/* The results of a VMX instruction (SDM 30.2). */
-static void vm_succeed(struct cpu *c)
+/* The results of a VMX instruction (SDM 30.2). A failure is also an
+ * event, so that the trace shows it. */
+void vm_succeed(struct cpu *c)
 {
 	flags_set(c, FL_ARITH, 0);
 }
 
-static void vm_fail_invalid(struct cpu *c)
+static void emit_fail(struct cpu *c, bool valid, enum vm_insn_error e)
 {
-	flags_set(c, FL_ARITH, FL_CF);
+	struct event ev = { .type = EVT_VMX_INSN };
+	ev.u.vmxinsn.valid = valid;
+	ev.u.vmxinsn.error = (uint8_t)e;
+	evt_emit(c, &ev);
 }
 
-static void vm_fail_valid(struct cpu *c, enum vm_insn_error e)
+void vm_fail_invalid(struct cpu *c)
+{
+	flags_set(c, FL_ARITH, FL_CF);
+	emit_fail(c, false, 0);
+}
+
+void vm_fail_valid(struct cpu *c, enum vm_insn_error e)
 {
 	c->vmx.field[VMCS_VM_INSTRUCTION_ERROR] = e;
 	flags_set(c, FL_ARITH, FL_ZF);
+	emit_fail(c, true, e);
 }
 
 /* VMfail: VMfailValid if there is a current VMCS, else VMfailInvalid. */
-static void vm_fail(struct cpu *c, enum vm_insn_error e)
+void vm_fail(struct cpu *c, enum vm_insn_error e)
 {
 	if (c->vmx.vmcs_ptr != VMCS_INVALID_PTR)
 		vm_fail_valid(c, e);
@@ -58,12 +71,14 @@ static void vm_fail(struct cpu *c, enum vm_insn_error e)
 
 /* The checks every VMX instruction but VMXON makes first: #UD outside
  * VMX operation, in real mode, virtual-8086 mode or compatibility mode;
- * (non-root operation would exit here); #GP(0) above CPL 0. */
-static void common_checks(struct cpu *c)
+ * in VMX non-root operation, a VM exit (25.1.2); #GP(0) above CPL 0. */
+void vmx_common_checks(struct cpu *c, const struct insn *i, unsigned reason)
 {
-	if (!c->vmx.on || !(c->cr0 & CR0_PE) || (c->rflags & FL_VM) ||
+	if (!c->vmx.available || !c->vmx.on || !(c->cr0 & CR0_PE) || (c->rflags & FL_VM) ||
 	    ((c->efer & EFER_LMA) && c->code_sz != SZ64))
 		emu_raise_noerr(c, VEC_UD);
+	if (c->vmx.nonroot)
+		vmexit_on_vmx_insn(c, i, reason);
 	if (c->cpl != 0)
 		emu_raise(c, VEC_GP, 0);
 }
@@ -115,6 +130,8 @@ static void vmxon(struct cpu *c, const struct insn *i)
 	if (!(c->cr0 & CR0_PE) || !(c->cr4 & CR4_VMXE) || (c->rflags & FL_VM) ||
 	    ((c->efer & EFER_LMA) && c->code_sz != SZ64))
 		emu_raise_noerr(c, VEC_UD);
+	if (c->vmx.nonroot)
+		vmexit_on_vmx_insn(c, i, EXIT_REASON_VMXON);
 	if (c->vmx.on) {
 		if (c->cpl != 0)
 			emu_raise(c, VEC_GP, 0);
@@ -142,8 +159,7 @@ static void vmxon(struct cpu *c, const struct insn *i)
 /* 0F 01 C4: VMXOFF. */
 void op_vmxoff(struct cpu *c, const struct insn *i)
 {
-	(void)i;
-	common_checks(c);
+	vmx_common_checks(c, i, EXIT_REASON_VMXOFF);
 	vmcs_flush(c);
 	c->vmx.on = false;
 	c->vmx.vmcs_ptr = VMCS_INVALID_PTR;
@@ -153,7 +169,7 @@ void op_vmxoff(struct cpu *c, const struct insn *i)
 /* 66 0F C7 /6: VMCLEAR m64. */
 static void vmclear(struct cpu *c, const struct insn *i)
 {
-	common_checks(c);
+	vmx_common_checks(c, i, EXIT_REASON_VMCLEAR);
 	uint64_t pa = m64(c, i);
 	if (!region_ok(pa) || pa + 4096 > c->bus->ram_size) {
 		vm_fail(c, VMERR_VMCLEAR_INVALID_ADDRESS);
@@ -178,7 +194,7 @@ static void vmclear(struct cpu *c, const struct insn *i)
  * revision word) is refused while VMCS shadowing is not offered. */
 static void vmptrld(struct cpu *c, const struct insn *i)
 {
-	common_checks(c);
+	vmx_common_checks(c, i, EXIT_REASON_VMPTRLD);
 	uint64_t pa = m64(c, i);
 	if (!region_ok(pa) || pa + 4096 > c->bus->ram_size) {
 		vm_fail(c, VMERR_VMPTRLD_INVALID_ADDRESS);
@@ -217,9 +233,9 @@ void op_vmx_c7_6(struct cpu *c, const struct insn *i)
 /* 0F C7 /7 (memory): VMPTRST m64. */
 void op_vmptrst(struct cpu *c, const struct insn *i)
 {
-	if (!c->vmx.available || i->p66 || i->rep)
+	if (i->p66 || i->rep)
 		emu_raise_noerr(c, VEC_UD);
-	common_checks(c);
+	vmx_common_checks(c, i, EXIT_REASON_VMPTRST);
 	mem_write(c, i->seg, ea(c, i), SZ64, c->vmx.vmcs_ptr);
 	vm_succeed(c);
 }
@@ -248,9 +264,7 @@ static uint64_t field_mask(int f)
  * in 64-bit mode and 32 elsewhere. */
 void op_vmread(struct cpu *c, const struct insn *i)
 {
-	if (!c->vmx.available)
-		emu_raise_noerr(c, VEC_UD);
-	common_checks(c);
+	vmx_common_checks(c, i, EXIT_REASON_VMREAD);
 	int sz = c->code_sz == SZ64 ? SZ64 : SZ32;
 	bool high;
 	int f = vmcs_operand(c, reg_get(c, i->reg, sz), &high);
@@ -267,9 +281,7 @@ void op_vmread(struct cpu *c, const struct insn *i)
  * "VMWRITE to any field", is not offered). */
 void op_vmwrite(struct cpu *c, const struct insn *i)
 {
-	if (!c->vmx.available)
-		emu_raise_noerr(c, VEC_UD);
-	common_checks(c);
+	vmx_common_checks(c, i, EXIT_REASON_VMWRITE);
 	int sz = c->code_sz == SZ64 ? SZ64 : SZ32;
 	uint64_t v = rm_read(c, i, sz);
 	bool high;
