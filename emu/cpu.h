@@ -157,6 +157,8 @@ struct tlb_entry {
 	uint8_t *host;       /* host address of the page's first byte */
 	bool global;         /* a global page (survives CR3 writes) */
 	uint16_t pcid;       /* the PCID it was filled under */
+	uint8_t vctx;        /* the VMX context (VPID and EPTP) it belongs to: 0 for
+	                        the host and for guests without VPID (vmx/tlbctx.c) */
 };
 #define TLB_ENTRIES 256
 
@@ -276,7 +278,8 @@ struct cpu {
 	struct bus *bus;                     /* RAM, MMIO and I/O ports */
 	struct tlb_entry tlb[TLB_ENTRIES];   /* linear -> host, RAM pages only */
 	uint64_t tlb_ctx;                    /* tag bits of the current context:
-	                                        PCID and user mode (mem.h) */
+	                                        VMX context, PCID and user mode (mem.h) */
+	uint8_t tlb_vctx;                    /* the current VMX context (see tlb_entry) */
 	uint64_t pdpte[4];                   /* PAE page-directory pointers, loaded with CR3 */
 	struct dcache *dcache;               /* decoded instruction blocks */
 	struct jc_entry jc[JC_ENTRIES];      /* RIP -> block, see struct jc_entry */

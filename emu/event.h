@@ -11,6 +11,8 @@
 #include "emu/cpu.h"
 #include "emu/paging.h"
 
+struct ept_walk;
+
 enum evt_type {
 	EVT_EXCEPTION,   /* an exception delivered (or ending a flat run) */
 	EVT_INTERRUPT,   /* an external interrupt or NMI taken */
@@ -20,7 +22,8 @@ enum evt_type {
 	EVT_SERIAL,      /* a byte transmitted on the serial port */
 	EVT_VMENTRY,     /* VMLAUNCH/VMRESUME entered the guest, or the check that failed */
 	EVT_VMEXIT,      /* a VM exit: reason, qualification, where the guest was */
-	EVT_VMX_INSN,    /* a VMX instruction that failed: VMfailInvalid or VMfailValid */
+	EVT_VMX_INSN,
+	EVT_EPT_WALK,    /* an EPT walk (only when walk events are asked for) */    /* a VMX instruction that failed: VMfailInvalid or VMfailValid */
 	EVT_END,         /* the run ended */
 };
 
@@ -52,6 +55,7 @@ struct event {
 			uint32_t intr_info;      /* VM-exit interruption information */
 		} vmexit;
 		struct { const char *insn; bool valid; uint8_t error; } vmxinsn;
+		struct { const struct ept_walk *w; uint8_t kind; } ept;
 	} u;
 };
 

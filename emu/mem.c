@@ -85,6 +85,15 @@ uint64_t mem_translate(struct cpu *c, uint64_t lin, enum acc acc)
 		global = w.global;
 		c->stats.tlb_misses++;
 	}
+	if (unlikely(c->vmx.ept_active)) {
+		/* A VMX guest with EPT: the guest-physical address goes through
+		 * the EPT walk too, and the TLB keeps only what both allow. */
+		unsigned rights;
+		pa = vmx_ept_translate(c, pa, kind, lin, EPT_FINAL, &rights);
+		r &= rights & 1;
+		wr &= (rights >> 1) & (rights >> 3) & 1;
+		x &= (rights >> 2) & 1;
+	}
 	uint8_t *host = ram_ptr(c, pa & PAGE_MASK);
 	if (host && !implicit) {
 		struct tlb_entry *e = tlb_slot(c, lin);
@@ -96,6 +105,7 @@ uint64_t mem_translate(struct cpu *c, uint64_t lin, enum acc acc)
 		e->host = host;
 		e->global = global;
 		e->pcid = (uint16_t)(c->tlb_ctx >> TLB_CTX_PCID_SHIFT);
+		e->vctx = c->tlb_vctx;
 	}
 	return pa;
 }
@@ -128,9 +138,9 @@ void tlb_flush_page(struct cpu *c, uint64_t lin, int pcid)
 	struct tlb_entry *e = tlb_slot(c, lin);
 	c->jc_gen++;
 	c->stats.tlb_flushes++;
-	/* The slot is the only place the page can be; dropping whatever is
-	 * there is allowed (a TLB may forget entries at any time). */
-	if (pcid < 0 || e->pcid == pcid || e->global)
+	/* The slot is the only place the page can be in this VMX context;
+	 * other contexts keep theirs (a guest's INVLPG is its own). */
+	if (e->vctx == c->tlb_vctx && (pcid < 0 || e->pcid == pcid || e->global))
 		tlb_kill(e);
 }
 
@@ -140,7 +150,22 @@ void tlb_flush_pcid(struct cpu *c, int pcid, bool keep_global)
 	c->stats.tlb_flushes++;
 	for (int k = 0; k < TLB_ENTRIES; k++) {
 		struct tlb_entry *e = &c->tlb[k];
-		if ((keep_global && e->global) || (pcid >= 0 && e->pcid != pcid && !e->global))
+		if (e->vctx != c->tlb_vctx || (keep_global && e->global) ||
+		    (pcid >= 0 && e->pcid != pcid && !e->global))
+			continue;
+		tlb_kill(e);
+	}
+}
+
+void tlb_flush_vctx(struct cpu *c, unsigned vctx, bool one_page, uint64_t lin, bool keep_global)
+{
+	c->jc_gen++;
+	c->stats.tlb_flushes++;
+	for (int k = 0; k < TLB_ENTRIES; k++) {
+		struct tlb_entry *e = &c->tlb[k];
+		if (e->vctx != vctx || (keep_global && e->global))
+			continue;
+		if (one_page && e != tlb_slot(c, lin))
 			continue;
 		tlb_kill(e);
 	}
@@ -148,7 +173,7 @@ void tlb_flush_pcid(struct cpu *c, int pcid, bool keep_global)
 
 void tlb_update_ctx(struct cpu *c)
 {
-	uint64_t ctx = 0;
+	uint64_t ctx = (uint64_t)c->tlb_vctx << TLB_CTX_VMX_SHIFT;
 	if (paging_on(c)) {
 		if (c->cpl == 3)
 			ctx |= TLB_CTX_USER;

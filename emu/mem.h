@@ -26,6 +26,8 @@ enum acc { ACC_READ = 0, ACC_WRITE = 1, ACC_FETCH = 2, ACC_IMPLICIT = 4 };
 #define TLB_VPN_MASK ((1ull << 36) - 1)
 #define TLB_CTX_USER (1ull << 40)
 #define TLB_CTX_PCID_SHIFT 41
+#define TLB_CTX_VMX_SHIFT 53   /* 4 bits: 16 VMX contexts (vmx/tlbctx.c) */
+#define TLB_VMX_CONTEXTS 16
 
 /* Whether [off, off + bytes) lies within a segment's limit (expand-down
  * data segments count from the limit up). */
@@ -149,6 +151,10 @@ void tlb_protect_code(struct cpu *c, uint64_t pa);
  * non-global entries (INVPCID type 3), or everything (emu_flush_tlb). */
 void tlb_flush_page(struct cpu *c, uint64_t lin, int pcid);
 void tlb_flush_pcid(struct cpu *c, int pcid, bool keep_global);
+
+/* The entries of one VMX context (INVVPID, INVEPT): all of them, or only
+ * the page of lin (one_page), keeping global pages if asked. */
+void tlb_flush_vctx(struct cpu *c, unsigned vctx, bool one_page, uint64_t lin, bool keep_global);
 
 /* Recompute cpu->tlb_ctx after CPL, CR0.PG, CR3 or CR4.PCIDE changed. */
 void tlb_update_ctx(struct cpu *c);

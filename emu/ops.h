@@ -85,7 +85,7 @@ OP(op_sysret); OP(op_sysenter); OP(op_sysexit);
 OP(op_xgetbv); OP(op_xsetbv); OP(op_xsave); OP(op_xrstor); OP(op_grp15_5);
 
 /* vmx/vmxinsn.c */
-OP(op_vmxoff); OP(op_vmcall); OP(op_vmlaunch); OP(op_vmresume); OP(op_vmx_c7_6); OP(op_vmptrst); OP(op_vmread); OP(op_vmwrite);
+OP(op_vmxoff); OP(op_invept); OP(op_invvpid); OP(op_vmcall); OP(op_vmlaunch); OP(op_vmresume); OP(op_vmx_c7_6); OP(op_vmptrst); OP(op_vmread); OP(op_vmwrite);
 
 /* bcd.c */
 OP(op_daa); OP(op_das); OP(op_aaa); OP(op_aas); OP(op_aam); OP(op_aad);

@@ -242,6 +242,7 @@ const struct opent optab[4][256] = {
 	[0xc8] = BSWAP, BSWAP, BSWAP, BSWAP, BSWAP, BSWAP, BSWAP, BSWAP,
 },
 [MAP_0F38] = {
+	[0x80] = { op_invept, M | D_MEM, 0 }, [0x81] = { op_invvpid, M | D_MEM, 0 },
 	[0x82] = { op_invpcid, M | D_MEM, 0 },
 	[0xf0] = { op_movbe, M | D_MEM, 0 }, [0xf1] = { op_movbe, M | D_MEM, 0 },
 },

@@ -13,17 +13,33 @@
 #define PTE_G   (1ull << 8)
 #define PTE_XD  (1ull << 63)
 
-static uint64_t read_entry(struct cpu *c, uint64_t pa, int bytes)
+/* Paging-structure entries are at guest-physical addresses: in a VMX
+ * guest with EPT they are translated too (an EPT violation on one is a
+ * VM exit; a walk without side effects just fails). NO_LIN: the access
+ * has no linear address (PDPTE loads). */
+#define NO_LIN (~0ull)
+
+static uint64_t read_entry(struct cpu *c, uint64_t lin, uint64_t pa, int bytes, bool update)
 {
+	if (unlikely(c->vmx.ept_active)) {
+		if (update)
+			pa = vmx_ept_translate(c, pa, WALK_READ, lin,
+					       lin == NO_LIN ? EPT_NO_LINEAR : EPT_WALK_ENTRY, NULL);
+		else if (!vmx_ept_peek(c, pa, &pa))
+			return 0;
+	}
 	return bus_read(c->bus, pa, bytes);
 }
 
 /* Set bits in an entry (A, D). Goes through the guest-memory write path so
  * that decoded code on that page, if any, is dropped. */
-static void set_bits(struct cpu *c, uint64_t pa, int bytes, uint64_t old, uint64_t bits)
+static void set_bits(struct cpu *c, uint64_t lin, uint64_t pa, int bytes, uint64_t old,
+		     uint64_t bits)
 {
 	if ((old & bits) == bits)
 		return;
+	if (unlikely(c->vmx.ept_active))
+		pa = vmx_ept_translate(c, pa, WALK_WRITE, lin, EPT_WALK_ENTRY, NULL);
 	uint64_t v = old | bits;
 	if (pa + bytes <= c->bus->ram_size)
 		emu_phys_write(c, pa, &v, (size_t)bytes);
@@ -35,7 +51,7 @@ bool paging_load_pdptes(struct cpu *c, uint64_t cr3)
 {
 	uint64_t base = cr3 & 0xffffffe0u;
 	for (int k = 0; k < 4; k++) {
-		uint64_t e = read_entry(c, base + 8 * k, 8);
+		uint64_t e = read_entry(c, NO_LIN, base + 8 * k, 8, true);
 		/* Reserved in a present PDPTE: bits 2:1, 8:5, 63:MAXPHYADDR. */
 		if ((e & PTE_P) && (e & (0x1e6ull | ~PHYS_MASK)))
 			return false;
@@ -108,7 +124,7 @@ bool paging_walk(struct cpu *c, uint64_t lin, enum walk_kind kind, unsigned flag
 		unsigned shift = pae ? 12 + 9 * (level - 1) : 12 + 10 * (level - 1);
 		unsigned idx = pae ? (lin >> shift) & 511 : (lin >> shift) & 1023;
 		uint64_t epa = table + (uint64_t)idx * bytes;
-		uint64_t e = read_entry(c, epa, bytes);
+		uint64_t e = read_entry(c, w->lin, epa, bytes, update);
 		w->step[w->nsteps++] = (struct walk_step){ (uint8_t)level, epa, e };
 		if (!(e & PTE_P))
 			return fault(w, base_err);
@@ -153,7 +169,7 @@ bool paging_walk(struct cpu *c, uint64_t lin, enum walk_kind kind, unsigned flag
 					if (pae && !lm && s->level == 3)
 						continue; /* PDPTEs have no A bit under PAE */
 					bool last = k == w->nsteps - 1;
-					set_bits(c, s->entry_pa, bytes, s->value,
+					set_bits(c, w->lin, s->entry_pa, bytes, s->value,
 						 PTE_A | (last && kind == WALK_WRITE ? PTE_D : 0));
 				}
 			}

@@ -7,6 +7,7 @@
 #include "emu/bus.h"
 #include "emu/event.h"
 #include "emu/trace.h"
+#include "vmx/ept.h"
 
 #define TRACE_FORMAT 1
 
@@ -35,19 +36,24 @@ static void write_obj(struct trace *t, cJSON *o)
 
 static const char *const access_names[] = { "read", "write", "fetch" };
 
+static void steps_field(cJSON *o, const struct walk_step *step, int n)
+{
+	cJSON *steps = cJSON_AddArrayToObject(o, "steps");
+	for (int k = 0; k < n; k++) {
+		cJSON *s = cJSON_CreateObject();
+		cJSON_AddNumberToObject(s, "level", step[k].level);
+		hex(s, "entry", step[k].entry_pa);
+		hex(s, "value", step[k].value);
+		cJSON_AddItemToArray(steps, s);
+	}
+}
+
 static void walk_fields(cJSON *o, const struct walk *w, unsigned kind, bool user)
 {
 	hex(o, "lin", w->lin);
 	cJSON_AddStringToObject(o, "access", access_names[kind % 3]);
 	cJSON_AddBoolToObject(o, "user", user);
-	cJSON *steps = cJSON_AddArrayToObject(o, "steps");
-	for (int k = 0; k < w->nsteps; k++) {
-		cJSON *s = cJSON_CreateObject();
-		cJSON_AddNumberToObject(s, "level", w->step[k].level);
-		hex(s, "entry", w->step[k].entry_pa);
-		hex(s, "value", w->step[k].value);
-		cJSON_AddItemToArray(steps, s);
-	}
+	steps_field(o, w->step, w->nsteps);
 	cJSON_AddBoolToObject(o, "fault", w->fault);
 	if (w->fault) {
 		hex(o, "error", w->error);
@@ -63,7 +69,7 @@ static void on_event(void *opaque, const struct event *e)
 		[EVT_EXCEPTION] = "exception", [EVT_INTERRUPT] = "interrupt", [EVT_IO] = "io",
 		[EVT_MODE] = "mode", [EVT_WALK] = "walk", [EVT_SERIAL] = "serial",
 		[EVT_END] = "end", [EVT_VMENTRY] = "vmentry", [EVT_VMEXIT] = "vmexit",
-		[EVT_VMX_INSN] = "vmfail",
+		[EVT_VMX_INSN] = "vmfail", [EVT_EPT_WALK] = "ept_walk",
 	};
 	struct trace *t = opaque;
 	cJSON *o = cJSON_CreateObject();
@@ -131,6 +137,19 @@ static void on_event(void *opaque, const struct event *e)
 				cJSON_AddStringToObject(o, "text", text);
 		}
 		break;
+	case EVT_EPT_WALK: {
+		const struct ept_walk *w = e->u.ept.w;
+		hex(o, "gpa", w->gpa);
+		cJSON_AddStringToObject(o, "access", access_names[e->u.ept.kind % 3]);
+		steps_field(o, w->step, w->nsteps);
+		cJSON_AddStringToObject(o, "result", w->misconfig ? "misconfig" :
+					w->page_size ? "translated" : "not present");
+		if (w->page_size) {
+			hex(o, "hpa", w->hpa);
+			cJSON_AddNumberToObject(o, "rights", w->rights);
+		}
+		break;
+	}
 	case EVT_END:
 		cJSON_AddStringToObject(o, "reason", e->u.end.reason);
 		cJSON_AddNumberToObject(o, "status", e->u.end.status);

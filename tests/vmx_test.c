@@ -199,7 +199,8 @@ Test(vmx, capabilities_and_cpuid)
 	cr_assert_eq((uint32_t)v & ~(uint32_t)(v >> 32), 0, "allowed-0 within allowed-1");
 	cr_assert(msr_read(c, 0x48b, &v), "secondary controls are offered");
 	cr_assert_eq((uint32_t)v, 0, "no secondary control must be 1");
-	cr_assert_not(msr_read(c, 0x48c, &v), "no EPT or VPID capabilities yet");
+	cr_assert(msr_read(c, 0x48c, &v), "EPT and VPID capabilities");
+	cr_assert_not(msr_read(c, 0x491, &v), "no VM functions");
 	cr_assert(msr_read(c, 0x486, &v));
 	cr_assert_eq(v, 0x80000021);
 	/* the model switched off: no VMX anywhere */
@@ -602,4 +603,109 @@ Test(vmx, triple_fault_and_vmcall)
 	/* VMCALL in VMX root operation: VMfailValid 1 */
 	cr_assert_eq(RUN("\x0f\x01\xc1", 0, 0, 0), EMU_STOP_BUDGET);
 	cr_assert_eq(F(VM_INSTRUCTION_ERROR), 1);
+}
+
+/* --- EPT and VPID --- */
+#define EPT_PML4 0x40000u
+#define EPT_PDPT 0x41000u
+#define EPT_PD   0x42000u
+#define EPT_PT   0x43000u
+#define EPT_RWX_WB (7u | (6u << 3))
+
+/* Identity EPT for the 4 MiB of RAM: 4 KiB pages below 2 MiB, one
+ * 2 MiB page above. */
+static void ept_identity(void)
+{
+	put64(EPT_PML4, EPT_PDPT | 7);
+	put64(EPT_PDPT, EPT_PD | 7);
+	put64(EPT_PD, EPT_PT | 7);
+	put64(EPT_PD + 8, 0x200000 | EPT_RWX_WB | (1u << 7));
+	for (unsigned k = 0; k < 512; k++)
+		put64(EPT_PT + 8 * k, (uint64_t)k << 12 | EPT_RWX_WB);
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 31;
+	F(SECONDARY_VM_EXEC_CONTROL) |= 1u << 1; /* enable EPT */
+	F(EPT_POINTER) = EPT_PML4 | (3u << 3) | 6;
+}
+
+Test(vmx, ept_violation_and_misconfiguration)
+{
+	enter_vmx_operation();
+	guest64_vmcs();
+	ept_identity();
+	put64(EPT_PT + 8 * 7, 0); /* guest-physical page 0x7000: not present */
+	/* guest: mov al, [0x7010] */
+	cr_assert_eq(LAUNCH("\x8a\x04\x25\x10\x70\x00\x00", 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 48);
+	cr_assert_eq(F(GUEST_PHYSICAL_ADDRESS), 0x7010);
+	cr_assert_eq(F(GUEST_LINEAR_ADDRESS), 0x7010);
+	cr_assert_eq(F(EXIT_QUALIFICATION), 1 | (1u << 7) | (1u << 8),
+		     "a read, nothing allowed, linear address valid, final page");
+	/* write-only: a misconfiguration */
+	guest64_vmcs();
+	ept_identity();
+	put64(EPT_PT + 8 * 7, 0x7000 | 2 | (6u << 3));
+	cr_assert_eq(LAUNCH("\x8a\x04\x25\x10\x70\x00\x00", 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 49);
+	cr_assert_eq(F(GUEST_PHYSICAL_ADDRESS), 0x7010);
+	/* read-only: a write is a violation that says the page is readable */
+	guest64_vmcs();
+	ept_identity();
+	put64(EPT_PT + 8 * 7, 0x7000 | 1 | (6u << 3));
+	cr_assert_eq(LAUNCH("\x88\x04\x25\x10\x70\x00\x00", 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 48);
+	cr_assert_eq(F(EXIT_QUALIFICATION), 2 | (1u << 3) | (1u << 7) | (1u << 8));
+	/* a bad EPTP fails the entry's control checks */
+	guest64_vmcs();
+	ept_identity();
+	F(EPT_POINTER) = EPT_PML4 | (2u << 3) | 6; /* a 3-level walk */
+	cr_assert_eq(LAUNCH("\x90", 1), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_INSTRUCTION_ERROR), 7);
+}
+
+/* The guest reads guest-physical 0x7000 into AL, then VMCALLs. */
+static uint8_t read_through_ept(bool resume)
+{
+	if (resume) {
+		F(GUEST_RIP) = GUEST_CODE;
+		cr_assert_eq(RUN(VMRESUME, 0, 0, 0), EMU_STOP_BUDGET);
+		cr_assert_eq(emu_run(c, 2), EMU_STOP_BUDGET);
+	} else {
+		cr_assert_eq(LAUNCH("\x8a\x04\x25\x00\x70\x00\x00\x0f\x01\xc1", 3), EMU_STOP_BUDGET);
+	}
+	cr_assert_eq(F(VM_EXIT_REASON), 18);
+	return (uint8_t)c->gpr[R_AX];
+}
+
+Test(vmx, vpid_keeps_stale_translations_until_invept)
+{
+	enter_vmx_operation();
+	uint8_t a = 0x11, b = 0x22;
+	emu_phys_write(c, 0x7000, &a, 1);
+	emu_phys_write(c, 0x8000, &b, 1);
+	/* without VPID every entry starts with an empty TLB */
+	guest64_vmcs();
+	ept_identity();
+	cr_assert_eq(read_through_ept(false), 0x11);
+	put64(EPT_PT + 8 * 7, 0x8000 | EPT_RWX_WB); /* remap, no INVEPT */
+	cr_assert_eq(read_through_ept(true), 0x22, "no VPID: nothing stale");
+	/* with VPID the old translation survives the exit and the entry */
+	guest64_vmcs();
+	ept_identity();
+	F(SECONDARY_VM_EXEC_CONTROL) |= 1u << 5;
+	F(VIRTUAL_PROCESSOR_ID) = 1;
+	cr_assert_eq(read_through_ept(false), 0x11);
+	put64(EPT_PT + 8 * 7, 0x8000 | EPT_RWX_WB);
+	cr_assert_eq(read_through_ept(true), 0x11, "stale: the hypervisor forgot INVEPT");
+	/* INVEPT single-context with the guest's EPTP: the next read walks */
+	put64(0x3100, F(EPT_POINTER));
+	put64(0x3108, 0);
+	c->gpr[R_BX] = 0x3100;
+	cr_assert_eq(RUN("\x66\x0f\x38\x80\x03", 1, 0, 0), EMU_STOP_BUDGET); /* invept rax, [rbx] */
+	cr_assert_eq(arith(), 0, "VMsucceed");
+	cr_assert_eq(read_through_ept(true), 0x22);
+	/* INVVPID with VPID 0 is refused */
+	put64(0x3100, 0);
+	cr_assert_eq(RUN("\x66\x0f\x38\x81\x03", 1, 0, 0), EMU_STOP_BUDGET);
+	cr_assert_eq(arith(), FL_ZF);
+	cr_assert_eq(F(VM_INSTRUCTION_ERROR), 28);
 }

@@ -21,6 +21,7 @@
 #define MSR_VMX_CR4_FIXED1       0x489
 #define MSR_VMX_VMCS_ENUM        0x48a
 #define MSR_VMX_PROCBASED_CTLS2  0x48b
+#define MSR_VMX_EPT_VPID_CAP     0x48c
 #define MSR_VMX_TRUE_PINBASED    0x48d
 #define MSR_VMX_TRUE_PROCBASED   0x48e
 #define MSR_VMX_TRUE_EXIT        0x48f
@@ -47,7 +48,18 @@
 		    PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING | PROC_MOV_DR_EXITING | \
 		    PROC_UNCOND_IO_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | \
 		    PROC_PAUSE_EXITING | PROC_SECONDARY_CONTROLS)
-#define PROC2_MAY1 (PROC2_ENABLE_RDTSCP | PROC2_WBINVD_EXITING | PROC2_ENABLE_INVPCID)
+#define PROC2_MAY1 (PROC2_ENABLE_EPT | PROC2_ENABLE_RDTSCP | PROC2_ENABLE_VPID | \
+		    PROC2_WBINVD_EXITING | PROC2_UNRESTRICTED_GUEST | PROC2_ENABLE_INVPCID)
+
+/* IA32_VMX_EPT_VPID_CAP (A.10), vmx/ept.c and vmx/tlbctx.c: execute-only
+ * entries (0), 4-level walks (6), UC (8) and WB (14) EPTP memory types,
+ * 2 MiB (16) and 1 GiB (17) pages, INVEPT (20), accessed and dirty flags
+ * (21), single-context (25) and all-context (26) INVEPT; INVVPID (32) of
+ * all four types (40-43). */
+#define EPT_VPID_CAP ((1ull << 0) | (1ull << 6) | (1ull << 8) | (1ull << 14) | \
+		      (1ull << 16) | (1ull << 17) | (1ull << 20) | (1ull << 21) | \
+		      (1ull << 25) | (1ull << 26) | (1ull << 32) | (1ull << 40) | \
+		      (1ull << 41) | (1ull << 42) | (1ull << 43))
 #define EXIT_MAY1  (EXIT_DEFAULT1 | EXIT_HOST_ADDR_SPACE | EXIT_ACK_INTR_ON_EXIT | \
 		    EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_EFER | EXIT_LOAD_EFER)
 #define ENTRY_MAY1 (ENTRY_DEFAULT1 | ENTRY_IA32E_MODE | ENTRY_LOAD_PAT | ENTRY_LOAD_EFER)
@@ -89,6 +101,7 @@ bool vmx_msr_read(struct cpu *c, uint32_t msr, uint64_t *v)
 	case MSR_VMX_PROCBASED_CTLS: *v = ctls(PROC_DEFAULT1, PROC_MAY1); return true;
 	case MSR_VMX_TRUE_PROCBASED: *v = ctls(PROC_TRUE_DEFAULT1, PROC_MAY1); return true;
 	case MSR_VMX_PROCBASED_CTLS2: *v = ctls(0, PROC2_MAY1); return true;
+	case MSR_VMX_EPT_VPID_CAP:   *v = EPT_VPID_CAP; return true;
 	case MSR_VMX_EXIT_CTLS:      *v = ctls(EXIT_DEFAULT1, EXIT_MAY1); return true;
 	case MSR_VMX_TRUE_EXIT:      *v = ctls(EXIT_TRUE_DEFAULT1, EXIT_MAY1); return true;
 	case MSR_VMX_ENTRY_CTLS:     *v = ctls(ENTRY_DEFAULT1, ENTRY_MAY1); return true;
@@ -105,8 +118,7 @@ bool vmx_msr_read(struct cpu *c, uint32_t msr, uint64_t *v)
 	case MSR_VMX_CR4_FIXED1: *v = CR4_SUPPORTED | CR4_VMXE; return true;
 	case MSR_VMX_VMCS_ENUM:  *v = highest_index(); return true;
 	default:
-		/* EPT_VPID_CAP and VMFUNC exist only when the controls that
-		 * need them may be 1; none may yet. */
+		/* VMFUNC exists only when "enable VM functions" may be 1. */
 		return false;
 	}
 }

@@ -342,10 +342,15 @@ bool guest_pdptes_ok(struct cpu *c)
 {
 	if (!(F(GUEST_CR0) & CR0_PG) || !(F(GUEST_CR4) & CR4_PAE) || ia32e(c))
 		return true;
+	/* With EPT the PDPTEs are the VMCS's fields (26.3.1.6), else they
+	 * are read through GUEST_CR3 (26.3.1.7). */
 	uint64_t base = F(GUEST_CR3) & 0xffffffe0u;
+	bool ept = secondary(c, PROC2_ENABLE_EPT);
 	for (int k = 0; k < 4; k++) {
 		uint64_t e = 0;
-		if (!emu_phys_read(c, base + 8 * k, &e, 8))
+		if (ept)
+			e = c->vmx.field[VMCS_GUEST_PDPTE0 + k];
+		else if (!emu_phys_read(c, base + 8 * k, &e, 8))
 			return false;
 		if ((e & 1) && (e & (0x1e6ull | ~PHYS_MASK)))
 			return false;

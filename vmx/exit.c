@@ -133,6 +133,11 @@ static void save_guest(struct cpu *c, uint64_t rip)
 	F(GUEST_INTERRUPTIBILITY_INFO) = interruptibility(c);
 	F(GUEST_ACTIVITY_STATE) = c->halted ? ACTIVITY_HLT : ACTIVITY_ACTIVE;
 	F(GUEST_PENDING_DBG_EXCEPTIONS) = 0;
+	/* With EPT, a PAE guest's PDPTEs are saved (27.3.4). */
+	if (c->vmx.ept_active && (c->cr0 & CR0_PG) && (c->cr4 & CR4_PAE) &&
+	    !(c->efer & EFER_LMA))
+		for (int k = 0; k < 4; k++)
+			c->vmx.field[VMCS_GUEST_PDPTE0 + k] = c->pdpte[k];
 }
 
 /* --- 27.7: VMX abort --- */
@@ -144,7 +149,7 @@ static _Noreturn void vmx_abort(struct cpu *c, uint32_t indicator)
 {
 	emu_phys_write(c, c->vmx.vmcs_ptr + 4, &indicator, 4);
 	c->vmx.abort = indicator;
-	c->vmx.nonroot = false;
+	c->vmx.nonroot = c->vmx.ept_active = false;
 	c->triple = true;
 	c->cur = NULL;
 	longjmp(c->unwind, 2);
@@ -252,8 +257,7 @@ static void load_host(struct cpu *c, bool nmi_exit)
 	    !paging_load_pdptes(c, c->cr3))
 		vmx_abort(c, 3);
 	/* Without VPID, nothing translated for the guest may survive. */
-	emu_flush_tlb(c);
-	tlb_update_ctx(c);
+	vmx_tlb_switch(c, 0, !vmx_proc2(c, PROC2_ENABLE_VPID));
 	emu_update_mode(c);
 }
 
@@ -277,6 +281,7 @@ _Noreturn void vmexit(struct cpu *c, const struct exit_info *x)
 		store_msrs(c);
 	}
 	c->vmx.nonroot = false;
+	c->vmx.ept_active = false;
 	c->vmx.exits++;
 	c->in_delivery = c->was_delivering = false;
 	emit_exit(c, x, rip);

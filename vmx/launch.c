@@ -82,10 +82,15 @@ static void load_guest(struct cpu *c)
 	c->rip = F(GUEST_RIP);
 	emu_set_rflags(c, F(GUEST_RFLAGS));
 	c->cpl = AR_DPL(c->seg[SEG_SS].ar); /* the CPL is SS.DPL (26.3.2.2) */
-	/* A PAE guest without IA-32e mode: the PDPTEs come from its CR3
-	 * (checked in 26.3.1.7, loaded here). */
-	if ((c->cr0 & CR0_PG) && (c->cr4 & CR4_PAE) && !ia32e)
-		paging_load_pdptes(c, c->cr3);
+	/* A PAE guest without IA-32e mode: the PDPTEs come from the VMCS
+	 * with EPT, else from its CR3 (checked in 26.3.1.7, loaded here). */
+	if ((c->cr0 & CR0_PG) && (c->cr4 & CR4_PAE) && !ia32e) {
+		if (vmx_proc2(c, PROC2_ENABLE_EPT))
+			for (int k = 0; k < 4; k++)
+				c->pdpte[k] = c->vmx.field[VMCS_GUEST_PDPTE0 + k];
+		else
+			paging_load_pdptes(c, c->cr3);
+	}
 	/* Non-register state (26.3.2.5). The VMLAUNCH/VMRESUME itself
 	 * retires after this, so a shadow must outlast one more count. */
 	uint64_t intr = F(GUEST_INTERRUPTIBILITY_INFO);
@@ -93,10 +98,21 @@ static void load_guest(struct cpu *c)
 	c->shadow_movss = intr & INTERRUPTIBILITY_MOV_SS;
 	c->nmi_blocked = intr & INTERRUPTIBILITY_NMI;
 	c->halted = F(GUEST_ACTIVITY_STATE) == ACTIVITY_HLT;
-	/* Without VPID, no translation made for the host may be used. */
-	emu_flush_tlb(c);
-	tlb_update_ctx(c);
 	emu_update_mode(c);
+}
+
+/* The guest's translations: tagged with its VPID and EPTP when "enable
+ * VPID" is set, else in the host's context, flushed (28.3.3.3). */
+static void enter_tlb_context(struct cpu *c)
+{
+	bool ept = vmx_proc2(c, PROC2_ENABLE_EPT);
+	c->vmx.ept_active = ept;
+	if (vmx_proc2(c, PROC2_ENABLE_VPID)) {
+		uint64_t ep4ta = ept ? F(EPT_POINTER) & PHYS_MASK & ~0xfffull : 0;
+		vmx_tlb_switch(c, vmx_tlb_context(c, (uint16_t)F(VIRTUAL_PROCESSOR_ID), ep4ta), false);
+	} else {
+		vmx_tlb_switch(c, 0, true);
+	}
 }
 
 /* --- 26.5: event injection --- */
@@ -170,6 +186,7 @@ void vmx_enter(struct cpu *c, bool launch)
 	vm_succeed(c); /* RFLAGS of the host: the guest's are loaded next */
 	load_guest(c);
 	c->vmx.nonroot = true;
+	enter_tlb_context(c);
 	c->cur = NULL; /* from here on, RIP is the guest's */
 	uint64_t bad_msr = vmx_load_msrs(c, F(VM_ENTRY_MSR_LOAD_ADDR), F(VM_ENTRY_MSR_LOAD_COUNT));
 	if (bad_msr) {

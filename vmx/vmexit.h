@@ -52,6 +52,10 @@ void vmx_common_checks(struct cpu *c, const struct insn *i, unsigned reason);
 /* Run the VMCS's VM-entry checks and enter the guest (vmx/launch.c). */
 void vmx_enter(struct cpu *c, bool launch);
 
+/* The TLB's VMX contexts (vmx/tlbctx.c). */
+unsigned vmx_tlb_context(struct cpu *c, uint16_t vpid, uint64_t ep4ta);
+void vmx_tlb_switch(struct cpu *c, unsigned k, bool flush);
+
 /* Whether a secondary processor-based control is in effect. */
 static inline bool vmx_proc2(const struct cpu *c, uint32_t bit)
 {

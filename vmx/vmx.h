@@ -38,6 +38,13 @@ struct vmx_state {
 	uint8_t launch;          /* its launch state: VMCS_CLEAR or VMCS_LAUNCHED */
 	uint32_t abort;          /* the VMX-abort indicator, if a VM exit aborted (27.7) */
 	uint64_t entries, exits; /* VM entries and exits, for --stats */
+	struct {                 /* the TLB's VMX contexts 1-15 (vmx/tlbctx.c) */
+		bool used;
+		uint16_t vpid;
+		uint64_t ep4ta;  /* the EPT PML4 address, 0 without EPT */
+	} vctx[16];
+	uint8_t vctx_next;       /* the next context to reuse */
+	bool ept_active;         /* in a guest with "enable EPT" */
 	bool injecting;          /* VM entry is injecting an event (26.5) */
 	uint64_t preempt_deadline; /* virtual time the preemption timer expires */
 };
@@ -86,6 +93,19 @@ void vmexit_on_exception(struct cpu *c, unsigned vector, int kind, bool has_err,
 void vmexit_on_triple_fault(struct cpu *c);
 bool vmexit_on_interrupt(struct cpu *c);
 bool vmx_wakeup_possible(struct cpu *c);
+
+/* EPT (vmx/ept.c). In a guest with EPT (cpu->vmx.ept_active) every
+ * guest-physical address is translated: for the final access of a linear
+ * address (EPT_FINAL), for an entry of the guest's page walk
+ * (EPT_WALK_ENTRY), or without a linear address (EPT_NO_LINEAR: PDPTEs).
+ * A violation or misconfiguration is a VM exit. *rights (if given) gets
+ * the R/W/X the EPT entries grant. vmx_ept_peek translates for reading
+ * without side effects or exits (the debugger). */
+enum { EPT_FINAL, EPT_WALK_ENTRY, EPT_NO_LINEAR };
+uint64_t vmx_ept_translate(struct cpu *c, uint64_t gpa, int kind, uint64_t lin,
+			   unsigned how, unsigned *rights);
+bool vmx_ept_peek(struct cpu *c, uint64_t gpa, uint64_t *hpa);
+bool vmx_eptp_ok(uint64_t eptp);
 
 /* CR0 bits that must be 1 in the current VMX operation: PE and PG are
  * free in an unrestricted guest (23.8, 26.3.1.1). */
