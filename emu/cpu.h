@@ -188,6 +188,16 @@ struct intc_ops {
 	bool (*msr_write)(struct cpu *c, uint32_t msr, uint64_t v);
 };
 
+/* A one-shot timer. fire() runs in the run loop, between instructions,
+ * once emu_now() >= deadline; it may re-arm the timer. */
+struct vtimer {
+	uint64_t deadline;               /* absolute virtual ns */
+	void (*fire)(void *opaque);
+	void *opaque;
+	struct vtimer *next;             /* the armed list, earliest first */
+	bool armed;
+};
+
 struct cpu {
 	/* --- architectural state --- */
 	uint64_t gpr[16];        /* RAX..R15 */
@@ -214,6 +224,7 @@ struct cpu {
 	} msr;
 
 	struct vmx_state vmx;    /* the VT-x model (vmx/vmx.h) */
+	struct vtimer vmx_preempt; /* the VMX-preemption timer (vmx/events.c) */
 
 	/* --- derived mode, recomputed when CR0, EFER or CS change --- */
 	uint8_t code_sz;         /* default operand/address size of code: SZ16, SZ32, SZ64 */

@@ -77,8 +77,9 @@ static uint64_t look_around(struct cpu *c, uint64_t end)
 	uint64_t left = end - c->icount, until_timer = vtimer_next(c) - emu_now(c);
 	if (until_timer < left)
 		left = until_timer ? until_timer : 1;
-	/* In an interrupt shadow, or single-stepping with TF: one at a time. */
-	if (c->icount < c->shadow_until)
+	/* In an interrupt shadow, under a VMX monitor trap flag, or
+	 * single-stepping with TF: one at a time. */
+	if (c->icount < c->shadow_until || c->vmx.mtf)
 		left = 1;
 	if (c->rflags & FL_TF) {
 		left = 1;

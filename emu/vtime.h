@@ -15,15 +15,7 @@ static inline uint64_t emu_now(const struct cpu *c)
 	return c->icount + c->idle_ns;
 }
 
-/* A one-shot timer. fire() runs in the run loop, between instructions,
- * once emu_now() >= deadline; it may re-arm the timer. */
-struct vtimer {
-	uint64_t deadline;               /* absolute virtual ns */
-	void (*fire)(void *opaque);
-	void *opaque;
-	struct vtimer *next;             /* the armed list, earliest first */
-	bool armed;
-};
+/* struct vtimer, a one-shot timer, is in emu/cpu.h. */
 
 void vtimer_arm(struct cpu *c, struct vtimer *t, uint64_t deadline);
 void vtimer_cancel(struct cpu *c, struct vtimer *t);

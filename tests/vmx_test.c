@@ -265,7 +265,7 @@ Test(vmx, entry_checks_one_rule_at_a_time)
 	good_vmcs();
 	cr_assert_str_eq(failing(), "none");
 
-	c->vmx.field[VMCS_PIN_BASED_VM_EXEC_CONTROL] |= 1u << 6; /* preemption timer: not offered yet */
+	c->vmx.field[VMCS_PIN_BASED_VM_EXEC_CONTROL] |= 1u << 7; /* posted interrupts: not offered */
 	cr_assert_str_eq(failing(), "pin-based controls");
 	good_vmcs();
 	c->vmx.field[VMCS_CPU_BASED_VM_EXEC_CONTROL] &= ~(1u << 1); /* a default1 bit */
@@ -435,6 +435,7 @@ static enum emu_stop launch(const char *guest, size_t n, uint64_t budget)
 	emu_phys_write(c, HOST_CODE, "\xeb\xfe", 2);
 	emu_phys_write(c, CODE, VMLAUNCH, 3);
 	c->rip = CODE;
+	c->halted = false;
 	return emu_run(c, budget);
 }
 #define LAUNCH(s, budget) launch(s, sizeof(s) - 1, budget)
@@ -708,4 +709,58 @@ Test(vmx, vpid_keeps_stale_translations_until_invept)
 	cr_assert_eq(RUN("\x66\x0f\x38\x81\x03", 1, 0, 0), EMU_STOP_BUDGET);
 	cr_assert_eq(arith(), FL_ZF);
 	cr_assert_eq(F(VM_INSTRUCTION_ERROR), 28);
+}
+
+/* --- events between guest instructions --- */
+Test(vmx, preemption_timer_mtf_and_nmi_window)
+{
+	enter_vmx_operation();
+	uint64_t misc;
+	cr_assert(msr_read(c, 0x485, &misc));
+	unsigned rate = misc & 31;
+	/* the timer: 3 units of 2^rate instructions of a guest spinning */
+	guest64_vmcs();
+	F(PIN_BASED_VM_EXEC_CONTROL) |= 1u << 6;
+	F(VM_EXIT_CONTROLS) |= 1u << 22; /* save the timer's value */
+	F(VMX_PREEMPTION_TIMER_VALUE) = 3;
+	F(HOST_RIP) = HOST_CODE + 0x10; /* a HLT there ends the run */
+	emu_phys_write(c, HOST_CODE + 0x10, "\xf4", 1);
+	uint64_t start = c->icount;
+	cr_assert_eq(LAUNCH("\xeb\xfe", 1000), EMU_STOP_HLT);
+	cr_assert_eq(F(VM_EXIT_REASON), 52);
+	uint64_t ran = c->icount - start - 2; /* less VMLAUNCH and HLT */
+	cr_assert(ran >= (3u << rate) - 1 && ran <= (3u << rate) + 1, "ran %lu", ran);
+	cr_assert_eq(F(VMX_PREEMPTION_TIMER_VALUE), 0);
+	/* a value of 0 exits before the first guest instruction */
+	F(VMX_PREEMPTION_TIMER_VALUE) = 0;
+	F(HOST_RIP) = HOST_CODE;
+	c->vmx.launch = VMCS_CLEAR;
+	cr_assert_eq(LAUNCH("\x90\xeb\xfe", 10), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 52);
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE);
+	/* the monitor trap flag: one instruction, then an exit */
+	guest64_vmcs();
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 27;
+	cr_assert_eq(LAUNCH("\x90\x90\xeb\xfe", 10), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 37);
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE + 1, "after the first NOP");
+	cr_assert_eq(RUN(VMRESUME, 0, 0, 0), EMU_STOP_BUDGET);
+	cr_assert_eq(emu_run(c, 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 37);
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE + 2, "after the second");
+	/* the NMI window: open at once without blocking, shut while the
+	 * guest has virtual-NMI blocking */
+	guest64_vmcs();
+	F(PIN_BASED_VM_EXEC_CONTROL) |= (1u << 3) | (1u << 5);
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 22;
+	cr_assert_eq(LAUNCH("\x90\xeb\xfe", 10), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 8);
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE);
+	guest64_vmcs();
+	F(PIN_BASED_VM_EXEC_CONTROL) |= (1u << 3) | (1u << 5);
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 22;
+	F(GUEST_INTERRUPTIBILITY_INFO) = 1u << 3;
+	cr_assert_eq(LAUNCH("\x90\xeb\xfe", 10), EMU_STOP_BUDGET);
+	cr_assert(c->vmx.nonroot, "no window while NMIs are blocked");
+	cr_assert_eq(c->rip, GUEST_CODE + 1);
 }

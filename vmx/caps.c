@@ -7,6 +7,7 @@
 #include "emu/cpu.h"
 #include "emu/sysreg.h"
 #include "vmx/controls.h"
+#include "vmx/vmexit.h"
 #include "vmx/vmx.h"
 
 #define MSR_VMX_BASIC            0x480
@@ -42,12 +43,14 @@
 
 /* What may be 1. vmx/exits.c: the exiting controls and TSC offsetting;
  * vmx/exit.c: the exit controls; vmx/launch.c: the entry controls. */
-#define PIN_MAY1   (PIN_DEFAULT1 | PIN_EXT_INTR_EXITING | PIN_NMI_EXITING)
+#define PIN_MAY1   (PIN_DEFAULT1 | PIN_EXT_INTR_EXITING | PIN_NMI_EXITING | PIN_VIRTUAL_NMIS | \
+		    PIN_PREEMPTION_TIMER)
 #define PROC_MAY1  (PROC_DEFAULT1 | PROC_INTR_WINDOW_EXITING | PROC_USE_TSC_OFFSETTING | \
 		    PROC_HLT_EXITING | PROC_INVLPG_EXITING | PROC_RDTSC_EXITING | \
 		    PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING | PROC_MOV_DR_EXITING | \
 		    PROC_UNCOND_IO_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | \
-		    PROC_PAUSE_EXITING | PROC_SECONDARY_CONTROLS)
+		    PROC_NMI_WINDOW_EXITING | PROC_MONITOR_TRAP_FLAG | PROC_PAUSE_EXITING | \
+		    PROC_SECONDARY_CONTROLS)
 #define PROC2_MAY1 (PROC2_ENABLE_EPT | PROC2_ENABLE_RDTSCP | PROC2_ENABLE_VPID | \
 		    PROC2_WBINVD_EXITING | PROC2_UNRESTRICTED_GUEST | PROC2_ENABLE_INVPCID)
 
@@ -61,7 +64,8 @@
 		      (1ull << 25) | (1ull << 26) | (1ull << 32) | (1ull << 40) | \
 		      (1ull << 41) | (1ull << 42) | (1ull << 43))
 #define EXIT_MAY1  (EXIT_DEFAULT1 | EXIT_HOST_ADDR_SPACE | EXIT_ACK_INTR_ON_EXIT | \
-		    EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_EFER | EXIT_LOAD_EFER)
+		    EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_EFER | EXIT_LOAD_EFER | \
+		    EXIT_SAVE_PREEMPT_TIMER)
 #define ENTRY_MAY1 (ENTRY_DEFAULT1 | ENTRY_IA32E_MODE | ENTRY_LOAD_PAT | ENTRY_LOAD_EFER)
 
 /* allowed-0 settings in bits 31:0 (a 1 there must be 1), allowed-1
@@ -107,10 +111,10 @@ bool vmx_msr_read(struct cpu *c, uint32_t msr, uint64_t *v)
 	case MSR_VMX_ENTRY_CTLS:     *v = ctls(ENTRY_DEFAULT1, ENTRY_MAY1); return true;
 	case MSR_VMX_TRUE_ENTRY:     *v = ctls(ENTRY_TRUE_DEFAULT1, ENTRY_MAY1); return true;
 	case MSR_VMX_MISC:
-		/* bit 5: exits store EFER.LMA in "IA-32e mode guest"; bit 6:
-		 * the HLT activity state; bits 24:16: four CR3-target values.
-		 * No preemption timer (bits 4:0 and the pin control are 0). */
-		*v = (1u << 5) | (1u << 6) | (4u << 16);
+		/* bits 4:0: the preemption timer's rate; bit 5: exits store
+		 * EFER.LMA in "IA-32e mode guest"; bit 6: the HLT activity
+		 * state; bits 24:16: four CR3-target values. */
+		*v = VMX_PREEMPT_RATE | (1u << 5) | (1u << 6) | (4u << 16);
 		return true;
 	case MSR_VMX_CR0_FIXED0: *v = VMX_CR0_FIXED0; return true;
 	case MSR_VMX_CR0_FIXED1: *v = CR0_WRITABLE | CR0_ET; return true;

@@ -250,8 +250,12 @@ static void load_host(struct cpu *c, bool nmi_exit)
 	c->cpl = 0;
 	c->shadow_until = 0;
 	c->halted = false;
+	/* An NMI's exit leaves NMIs blocked; with "virtual NMIs" the guest's
+	 * blocking was virtual and the host has none (27.5.5). */
 	if (nmi_exit)
 		c->nmi_blocked = true;
+	else if (F(PIN_BASED_VM_EXEC_CONTROL) & PIN_VIRTUAL_NMIS)
+		c->nmi_blocked = false;
 	/* A 32-bit PAE host's PDPTEs come from its CR3 (27.5.4). */
 	if ((c->cr0 & CR0_PG) && (c->cr4 & CR4_PAE) && !as64 &&
 	    !paging_load_pdptes(c, c->cr3))
@@ -276,6 +280,8 @@ _Noreturn void vmexit(struct cpu *c, const struct exit_info *x)
 {
 	uint64_t rip = c->cur ? c->rip - c->cur->len : c->rip;
 	record_info(c, x);
+	vmx_preempt_stop(c);
+	c->vmx.mtf = false;
 	if (!(x->reason & EXIT_REASON_ENTRY_FAILURE)) {
 		save_guest(c, rip);
 		store_msrs(c);

@@ -341,11 +341,18 @@ bool vmexit_on_interrupt(struct cpu *c)
 	const struct intc_ops *ic = c->intc;
 	bool shadow = c->icount < c->shadow_until;
 	uint32_t pin = (uint32_t)F(PIN_BASED_VM_EXEC_CONTROL);
-	if (vmx_proc(c, PROC_INTR_WINDOW_EXITING) && (c->rflags & FL_IF) && !shadow) {
-		c->halted = false;
-		vmexit_simple(c, EXIT_REASON_INTERRUPT_WINDOW, 0);
-	}
-	if ((pin & PIN_NMI_EXITING) && !c->nmi_blocked && !(shadow && c->shadow_movss) &&
+	bool vnmi = pin & PIN_VIRTUAL_NMIS;
+	/* In the order of SDM 6.9 (table 6-2) with the VMX events of 26.7:
+	 * the monitor trap flag after one guest instruction (or an injected
+	 * event), the preemption timer, NMIs, then the NMI and interrupt
+	 * windows and external interrupts. */
+	if (c->vmx.mtf && c->icount > c->vmx.mtf_after)
+		vmexit_simple(c, EXIT_REASON_MONITOR_TRAP_FLAG, 0);
+	if (c->vmx.preempt_expired)
+		vmexit_simple(c, EXIT_REASON_PREEMPTION_TIMER, 0);
+	/* With "virtual NMIs", nmi_blocked is virtual-NMI blocking and does
+	 * not hold real NMIs back (24.6.1). */
+	if ((pin & PIN_NMI_EXITING) && (vnmi || !c->nmi_blocked) && !(shadow && c->shadow_movss) &&
 	    (c->nmi_pending || (ic && ic->nmi_pending(c)))) {
 		if (c->nmi_pending)
 			c->nmi_pending = false;
@@ -354,6 +361,14 @@ bool vmexit_on_interrupt(struct cpu *c)
 		struct exit_info x = { .reason = EXIT_REASON_EXCEPTION_NMI, .nmi_exit = true };
 		x.intr_info = INTR_INFO_VALID | INTR_TYPE_NMI << 8 | VEC_NMI;
 		vmexit(c, &x);
+	}
+	if (vmx_proc(c, PROC_NMI_WINDOW_EXITING) && !c->nmi_blocked && !shadow) {
+		c->halted = false;
+		vmexit_simple(c, EXIT_REASON_NMI_WINDOW, 0);
+	}
+	if (vmx_proc(c, PROC_INTR_WINDOW_EXITING) && (c->rflags & FL_IF) && !shadow) {
+		c->halted = false;
+		vmexit_simple(c, EXIT_REASON_INTERRUPT_WINDOW, 0);
 	}
 	/* With "external-interrupt exiting", RFLAGS.IF does not block
 	 * external interrupts (24.6.1, table 24-5). */
@@ -372,6 +387,8 @@ bool vmx_wakeup_possible(struct cpu *c)
 {
 	const struct intc_ops *ic = c->intc;
 	if ((F(PIN_BASED_VM_EXEC_CONTROL) & PIN_EXT_INTR_EXITING) && ic && ic->pending(c) >= 0)
+		return true;
+	if (vmx_proc(c, PROC_NMI_WINDOW_EXITING) && !c->nmi_blocked)
 		return true;
 	return vmx_proc(c, PROC_INTR_WINDOW_EXITING) && (c->rflags & FL_IF);
 }

@@ -200,6 +200,12 @@ void vmx_enter(struct cpu *c, bool launch)
 	c->vmx.entries++;
 	emit_entry(c, launch, true, 0, NULL);
 	c->brk |= BRK_JUMP | BRK_STOP;
+	vmx_preempt_start(c);
+	/* The monitor trap flag: an exit after the first guest instruction
+	 * (VMLAUNCH itself retires first), or right after an injected event
+	 * is delivered (25.5.2). */
+	c->vmx.mtf = vmx_proc(c, PROC_MONITOR_TRAP_FLAG);
+	c->vmx.mtf_after = c->icount + ((F(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID) ? 0 : 1);
 	inject(c);
 }
 

@@ -52,6 +52,12 @@ void vmx_common_checks(struct cpu *c, const struct insn *i, unsigned reason);
 /* Run the VMCS's VM-entry checks and enter the guest (vmx/launch.c). */
 void vmx_enter(struct cpu *c, bool launch);
 
+/* The VMX-preemption timer (vmx/preempt.c): it counts down once every
+ * 2^VMX_PREEMPT_RATE TSC ticks (IA32_VMX_MISC[4:0]). */
+#define VMX_PREEMPT_RATE 5
+void vmx_preempt_start(struct cpu *c);
+void vmx_preempt_stop(struct cpu *c);
+
 /* The TLB's VMX contexts (vmx/tlbctx.c). */
 unsigned vmx_tlb_context(struct cpu *c, uint16_t vpid, uint64_t ep4ta);
 void vmx_tlb_switch(struct cpu *c, unsigned k, bool flush);

@@ -44,6 +44,9 @@ struct vmx_state {
 		uint64_t ep4ta;  /* the EPT PML4 address, 0 without EPT */
 	} vctx[16];
 	uint8_t vctx_next;       /* the next context to reuse */
+	bool preempt_expired;    /* the VMX-preemption timer reached 0 */
+	bool mtf;                /* "monitor trap flag" is on in this guest ... */
+	uint64_t mtf_after;      /* ... and exits once icount passes this */
 	bool ept_active;         /* in a guest with "enable EPT" */
 	bool injecting;          /* VM entry is injecting an event (26.5) */
 	uint64_t preempt_deadline; /* virtual time the preemption timer expires */
