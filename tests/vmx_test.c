@@ -158,11 +158,15 @@ Test(vmx, vmcs_instructions)
 	cr_assert_eq(RUN(VMWRITE, 0, 0xabcd, 0x201b), EMU_STOP_BUDGET);         /* its high half */
 	cr_assert_eq(RUN(VMREAD, 0, 0, 0x201a), EMU_STOP_BUDGET);
 	cr_assert_eq(c->gpr[R_BX], 0x0000abcd33334444ull);
-	/* read-only and unsupported components */
+	/* read-only components: writable when IA32_VMX_MISC[29] says so
+	 * (it does), else error 13; unsupported components: error 12 */
+	uint64_t misc;
+	cr_assert(msr_read(c, 0x485, &misc));
+	cr_assert(misc & (1u << 29));
 	cr_assert_eq(RUN(VMWRITE, 0, 1, 0x4402), EMU_STOP_BUDGET);
-	cr_assert_eq(arith(), FL_ZF);
-	cr_assert_eq(RUN(VMREAD, 0, 0, 0x4400), EMU_STOP_BUDGET);
-	cr_assert_eq(c->gpr[R_BX], 13, "VMWRITE to read-only VMCS component");
+	cr_assert_eq(arith(), 0, "VMWRITE to any field");
+	cr_assert_eq(RUN(VMREAD, 0, 0, 0x4402), EMU_STOP_BUDGET);
+	cr_assert_eq(c->gpr[R_BX], 1);
 	cr_assert_eq(RUN(VMREAD, 0, 0, 0x4830), EMU_STOP_BUDGET);
 	cr_assert_eq(arith(), FL_ZF);
 	cr_assert_eq(c->vmx.field[VMCS_VM_INSTRUCTION_ERROR], 12);
@@ -763,4 +767,38 @@ Test(vmx, preemption_timer_mtf_and_nmi_window)
 	cr_assert_eq(LAUNCH("\x90\xeb\xfe", 10), EMU_STOP_BUDGET);
 	cr_assert(c->vmx.nonroot, "no window while NMIs are blocked");
 	cr_assert_eq(c->rip, GUEST_CODE + 1);
+}
+
+Test(vmx, vmcs_shadowing)
+{
+	enter_vmx_operation();
+	/* a shadow VMCS at VMCS_B: revision with bit 31; one field set */
+	put32(VMCS_B, VMCS_REVISION | (1u << 31));
+	put64(VMCS_B + vmcs_field_offset(VMCS_GUEST_RIP), 0x1234);
+	guest64_vmcs();
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 31;
+	F(SECONDARY_VM_EXEC_CONTROL) |= 1u << 14;
+	F(VMCS_LINK_POINTER) = VMCS_B;
+	F(VMREAD_BITMAP) = 0x30000;   /* all zero: nothing exits */
+	F(VMWRITE_BITMAP) = 0x31000;
+	uint8_t bit = 1u << (0x4402 & 7);  /* except VMWRITE of VM_EXIT_REASON */
+	emu_phys_write(c, 0x31000 + (0x4402 >> 3), &bit, 1);
+	/* guest: vmread rbx, rdx (GUEST_RIP of the shadow); vmwrite rdx, rcx;
+	 * then vmwrite to VM_EXIT_REASON, which exits */
+	c->gpr[R_DX] = 0x681e;
+	c->gpr[R_CX] = 0x5678;
+	cr_assert_eq(LAUNCH("\x0f\x78\xd3\x0f\x79\xd1\x48\xc7\xc2\x02\x44\x00\x00\x0f\x79\xd1", 10),
+		     EMU_STOP_BUDGET);
+	cr_assert_eq(c->gpr[R_BX], 0x1234, "read from the shadow VMCS");
+	uint64_t v = 0;
+	emu_phys_read(c, VMCS_B + vmcs_field_offset(VMCS_GUEST_RIP), &v, 8);
+	cr_assert_eq(v, 0x5678, "written to the shadow VMCS");
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE + 13, "the third one exited");
+	cr_assert_eq(F(VM_EXIT_REASON), 25);
+	cr_assert_eq(F(VMX_INSTRUCTION_INFO) >> 28, R_DX, "the field's register");
+	/* the shadow VMCS can be made current, not entered */
+	cr_assert_eq(RUN(VMPTRLD, PTRS + 16, 0, 0), EMU_STOP_BUDGET);
+	cr_assert_eq(arith(), 0);
+	cr_assert_eq(RUN(VMLAUNCH, 0, 0, 0), EMU_STOP_BUDGET);
+	cr_assert_eq(arith(), FL_CF, "VMfailInvalid");
 }

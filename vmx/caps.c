@@ -52,7 +52,8 @@
 		    PROC_NMI_WINDOW_EXITING | PROC_MONITOR_TRAP_FLAG | PROC_PAUSE_EXITING | \
 		    PROC_SECONDARY_CONTROLS)
 #define PROC2_MAY1 (PROC2_ENABLE_EPT | PROC2_ENABLE_RDTSCP | PROC2_ENABLE_VPID | \
-		    PROC2_WBINVD_EXITING | PROC2_UNRESTRICTED_GUEST | PROC2_ENABLE_INVPCID)
+		    PROC2_WBINVD_EXITING | PROC2_UNRESTRICTED_GUEST | PROC2_ENABLE_INVPCID | \
+		    PROC2_VMCS_SHADOWING)
 
 /* IA32_VMX_EPT_VPID_CAP (A.10), vmx/ept.c and vmx/tlbctx.c: execute-only
  * entries (0), 4-level walks (6), UC (8) and WB (14) EPTP memory types,
@@ -113,8 +114,10 @@ bool vmx_msr_read(struct cpu *c, uint32_t msr, uint64_t *v)
 	case MSR_VMX_MISC:
 		/* bits 4:0: the preemption timer's rate; bit 5: exits store
 		 * EFER.LMA in "IA-32e mode guest"; bit 6: the HLT activity
-		 * state; bits 24:16: four CR3-target values. */
-		*v = VMX_PREEMPT_RATE | (1u << 5) | (1u << 6) | (4u << 16);
+		 * state; bits 24:16: four CR3-target values; bit 29: VMWRITE
+		 * to any field (vmx/vmxinsn.c). */
+		*v = VMX_PREEMPT_RATE | (1u << 5) | (1u << 6) | (4u << 16) |
+		     ((uint64_t)VMX_WRITE_ANY_FIELD << 29);
 		return true;
 	case MSR_VMX_CR0_FIXED0: *v = VMX_CR0_FIXED0; return true;
 	case MSR_VMX_CR0_FIXED1: *v = CR0_WRITABLE | CR0_ET; return true;

@@ -79,6 +79,9 @@ static bool proc2_rules_ok(struct cpu *c)
 		return false;
 	if ((p2 & PROC2_ENABLE_VPID) && !F(VIRTUAL_PROCESSOR_ID))
 		return false;
+	if ((p2 & PROC2_VMCS_SHADOWING) &&
+	    (!page_addr_ok(F(VMREAD_BITMAP)) || !page_addr_ok(F(VMWRITE_BITMAP))))
+		return false;
 	return !(p2 & PROC2_UNRESTRICTED_GUEST) || (p2 & PROC2_ENABLE_EPT);
 }
 
@@ -245,8 +248,8 @@ static const struct entry_check checks[] = {
 	    "With 'use MSR bitmaps', MSR_BITMAP must be a 4 KiB-aligned address within the physical-address width."),
 	ROW(nmi_controls_ok, CHECK_CONTROL, "NMI controls", "26.2.1.1",
 	    "'virtual NMIs' needs 'NMI exiting', and 'NMI-window exiting' needs 'virtual NMIs'."),
-	ROW(proc2_rules_ok, CHECK_CONTROL, "EPTP, VPID, unrestricted guest", "26.2.1.1",
-	    "With 'enable EPT', EPT_POINTER needs memory type UC (0) or WB (6), a 4-level walk (bits 5:3 = 3), bits 11:7 clear and an address within the physical width; 'enable VPID' needs a non-zero VIRTUAL_PROCESSOR_ID; 'unrestricted guest' needs 'enable EPT'."),
+	ROW(proc2_rules_ok, CHECK_CONTROL, "EPTP, VPID, shadowing, unrestricted guest", "26.2.1.1",
+	    "With 'enable EPT', EPT_POINTER needs memory type UC (0) or WB (6), a 4-level walk (bits 5:3 = 3), bits 11:7 clear and an address within the physical width; 'enable VPID' needs a non-zero VIRTUAL_PROCESSOR_ID; 'VMCS shadowing' needs 4 KiB-aligned VMREAD_BITMAP and VMWRITE_BITMAP; 'unrestricted guest' needs 'enable EPT'."),
 	ROW(cr3_count_ok, CHECK_CONTROL, "CR3-target count", "26.2.1.1",
 	    "CR3_TARGET_COUNT is larger than the number IA32_VMX_MISC[24:16] supports."),
 	ROW(exit_ok, CHECK_CONTROL, "VM-exit controls", "26.2.1.2",

@@ -150,8 +150,8 @@ void vmx_enter(struct cpu *c, bool launch)
 {
 	const struct insn *i = c->cur;
 	vmx_common_checks(c, i, launch ? EXIT_REASON_VMLAUNCH : EXIT_REASON_VMRESUME);
-	if (c->vmx.vmcs_ptr == VMCS_INVALID_PTR) {
-		vm_fail_invalid(c);
+	if (c->vmx.vmcs_ptr == VMCS_INVALID_PTR || c->vmx.current_is_shadow) {
+		vm_fail_invalid(c); /* a shadow VMCS cannot be entered (24.10) */
 		return;
 	}
 	if (c->icount < c->shadow_until && c->shadow_movss) {

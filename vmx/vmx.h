@@ -24,6 +24,9 @@ const char *vmx_error_text(unsigned num);
 #define VMCS_REVISION 0x4e4c0001u
 #define VMCS_INVALID_PTR (~0ull)
 
+/* IA32_VMX_MISC bit 29: VMWRITE may write the read-only fields. */
+#define VMX_WRITE_ANY_FIELD 1
+
 /* The VMX state of one logical processor (SDM vol. 3C, 23.2-23.8). */
 struct vmx_state {
 	bool available;          /* the model is switched on: CPUID.1:ECX.VMX, the
@@ -36,6 +39,7 @@ struct vmx_state {
 	                            written back to its region by VMCLEAR or
 	                            when another VMCS is made current */
 	uint8_t launch;          /* its launch state: VMCS_CLEAR or VMCS_LAUNCHED */
+	bool current_is_shadow;  /* its shadow-VMCS indicator (revision bit 31) */
 	uint32_t abort;          /* the VMX-abort indicator, if a VM exit aborted (27.7) */
 	uint64_t entries, exits; /* VM entries and exits, for --stats */
 	struct {                 /* the TLB's VMX contexts 1-15 (vmx/tlbctx.c) */

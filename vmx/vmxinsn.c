@@ -190,8 +190,9 @@ static void vmclear(struct cpu *c, const struct insn *i)
 	vm_succeed(c);
 }
 
-/* 0F C7 /6: VMPTRLD m64. The shadow-VMCS indicator (bit 31 of the
- * revision word) is refused while VMCS shadowing is not offered. */
+/* 0F C7 /6: VMPTRLD m64. The revision identifier may carry the
+ * shadow-VMCS indicator (bit 31): a shadow VMCS can be made current to
+ * fill it in, but not entered (24.10). */
 static void vmptrld(struct cpu *c, const struct insn *i)
 {
 	vmx_common_checks(c, i, EXIT_REASON_VMPTRLD);
@@ -204,10 +205,11 @@ static void vmptrld(struct cpu *c, const struct insn *i)
 		vm_fail(c, VMERR_VMPTRLD_VMXON_POINTER);
 		return;
 	}
-	if (region_revision(c, pa) != VMCS_REVISION) {
+	if ((region_revision(c, pa) & 0x7fffffff) != VMCS_REVISION) {
 		vm_fail(c, VMERR_VMPTRLD_BAD_REVISION);
 		return;
 	}
+	c->vmx.current_is_shadow = region_revision(c, pa) >> 31;
 	if (pa != c->vmx.vmcs_ptr) {
 		vmcs_flush(c);
 		vmcs_load(c, pa);
@@ -241,10 +243,11 @@ void op_vmptrst(struct cpu *c, const struct insn *i)
 }
 
 /* The field a VMREAD/VMWRITE names in its register operand, or -1 after
- * failing the instruction (no current VMCS, or an unsupported field). */
+ * failing the instruction (no VMCS to use, or an unsupported field). */
 static int vmcs_operand(struct cpu *c, uint64_t enc, bool *high)
 {
-	if (c->vmx.vmcs_ptr == VMCS_INVALID_PTR) {
+	uint64_t vmcs = c->vmx.nonroot ? c->vmx.field[VMCS_VMCS_LINK_POINTER] : c->vmx.vmcs_ptr;
+	if (vmcs == VMCS_INVALID_PTR) {
 		vm_fail_invalid(c);
 		return -1;
 	}
@@ -260,42 +263,88 @@ static uint64_t field_mask(int f)
 	return bits == 64 ? ~0ull : (1ull << bits) - 1;
 }
 
+/* VMCS shadowing (24.10, 30.3): in a guest with "VMCS shadowing", a
+ * VMREAD or VMWRITE whose field's bit (encoding bits 14:0) is clear in
+ * the VMREAD or VMWRITE bitmap does not exit; it reads or writes the
+ * shadow VMCS, the one VMCS_LINK_POINTER names, in memory. */
+static bool shadowed(struct cpu *c, uint64_t enc, bool write)
+{
+	if (!vmx_proc2(c, PROC2_VMCS_SHADOWING) || (enc >> 15))
+		return false;
+	uint64_t bitmap = write ? VMF(c, VMWRITE_BITMAP) : VMF(c, VMREAD_BITMAP);
+	uint8_t b = 0xff;
+	emu_phys_read(c, bitmap + (enc >> 3), &b, 1);
+	return !(b & (1u << (enc & 7)));
+}
+
+/* The #UD checks of VMREAD/VMWRITE, then their VM exit in a guest unless
+ * the field is shadowed, then #GP above CPL 0. */
+static void vmread_vmwrite_checks(struct cpu *c, const struct insn *i, uint64_t enc, bool write)
+{
+	if (!c->vmx.nonroot || !shadowed(c, enc, write))
+		vmx_common_checks(c, i, write ? EXIT_REASON_VMWRITE : EXIT_REASON_VMREAD);
+	else if (c->cpl != 0)
+		emu_raise(c, VEC_GP, 0);
+}
+
+static uint64_t field_read(struct cpu *c, int f)
+{
+	if (!c->vmx.nonroot)
+		return c->vmx.field[f];
+	uint64_t v = 0;
+	emu_phys_read(c, VMF(c, VMCS_LINK_POINTER) + vmcs_field_offset(f), &v, 8);
+	return v;
+}
+
+static void field_write(struct cpu *c, int f, uint64_t v)
+{
+	if (!c->vmx.nonroot)
+		c->vmx.field[f] = v;
+	else
+		emu_phys_write(c, VMF(c, VMCS_LINK_POINTER) + vmcs_field_offset(f), &v, 8);
+}
+
 /* 0F 78: VMREAD r/m, r (SDM 30.3, VMREAD). The operand size is 64 bits
  * in 64-bit mode and 32 elsewhere. */
 void op_vmread(struct cpu *c, const struct insn *i)
 {
-	vmx_common_checks(c, i, EXIT_REASON_VMREAD);
 	int sz = c->code_sz == SZ64 ? SZ64 : SZ32;
+	uint64_t enc = reg_get(c, i->reg, sz);
+	vmread_vmwrite_checks(c, i, enc, false);
 	bool high;
-	int f = vmcs_operand(c, reg_get(c, i->reg, sz), &high);
+	int f = vmcs_operand(c, enc, &high);
 	if (f < 0)
 		return;
-	uint64_t v = c->vmx.field[f] & field_mask(f);
+	uint64_t v = field_read(c, f) & field_mask(f);
 	if (high)
 		v >>= 32;
 	rm_write(c, i, sz, v);
 	vm_succeed(c);
 }
 
-/* 0F 79: VMWRITE r, r/m. Read-only fields refuse (IA32_VMX_MISC bit 29,
- * "VMWRITE to any field", is not offered). */
+/* 0F 79: VMWRITE r, r/m. With IA32_VMX_MISC bit 29 ("VMWRITE to any
+ * field", offered) the read-only VM-exit information fields may be
+ * written too: a nested hypervisor shows its own guest a VM exit that
+ * way (30.3, VMWRITE). */
 void op_vmwrite(struct cpu *c, const struct insn *i)
 {
-	vmx_common_checks(c, i, EXIT_REASON_VMWRITE);
 	int sz = c->code_sz == SZ64 ? SZ64 : SZ32;
+	uint64_t enc = reg_get(c, i->reg, sz);
+	vmread_vmwrite_checks(c, i, enc, true);
 	uint64_t v = rm_read(c, i, sz);
 	bool high;
-	int f = vmcs_operand(c, reg_get(c, i->reg, sz), &high);
+	int f = vmcs_operand(c, enc, &high);
 	if (f < 0)
 		return;
-	if (vmcs_fields[f].group == RO) {
+	if (vmcs_fields[f].group == RO && !VMX_WRITE_ANY_FIELD) {
 		vm_fail_valid(c, VMERR_VMWRITE_READ_ONLY);
 		return;
 	}
-	uint64_t *p = &c->vmx.field[f];
+	uint64_t old = field_read(c, f);
 	if (high)
-		*p = (*p & 0xffffffffu) | (v << 32);
+		v = (old & 0xffffffffu) | (v << 32);
 	else
-		*p = v & field_mask(f);
+		v &= field_mask(f);
+	field_write(c, f, v);
 	vm_succeed(c);
 }
