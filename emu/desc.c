@@ -28,6 +28,8 @@ static void umip_check(struct cpu *c)
 static void load_dtr(struct cpu *c, const struct insn *i, struct dtr *d)
 {
 	need_cpl0(c);
+	if (c->vmx.nonroot)
+		vmexit_on_desc_table(c, i, false, (i->modrm >> 3) & 3);
 	uint64_t a = ea(c, i);
 	uint16_t limit = (uint16_t)mem_read(c, i->seg, a, SZ16);
 	uint64_t base;
@@ -48,6 +50,8 @@ static void load_dtr(struct cpu *c, const struct insn *i, struct dtr *d)
 static void store_dtr(struct cpu *c, const struct insn *i, const struct dtr *d)
 {
 	umip_check(c);
+	if (c->vmx.nonroot)
+		vmexit_on_desc_table(c, i, false, (i->modrm >> 3) & 3);
 	uint64_t a = ea(c, i);
 	mem_write(c, i->seg, a, SZ16, d->limit);
 	a = (a + 2) & sz_mask[i->asz];
@@ -67,6 +71,8 @@ static void store_sel(struct cpu *c, const struct insn *i, uint16_t sel)
 {
 	need_protected(c);
 	umip_check(c);
+	if (c->vmx.nonroot)
+		vmexit_on_desc_table(c, i, true, (i->modrm >> 3) & 3);
 	if (i->mod == 3)
 		reg_set(c, i->rm, i->osz, sel);
 	else
@@ -98,6 +104,8 @@ void op_lldt(struct cpu *c, const struct insn *i)
 {
 	need_protected(c);
 	need_cpl0(c);
+	if (c->vmx.nonroot)
+		vmexit_on_desc_table(c, i, true, (i->modrm >> 3) & 3);
 	uint16_t sel = (uint16_t)rm_read(c, i, SZ16);
 	if ((sel & ~3u) == 0) {
 		c->ldtr.sel = sel;
@@ -118,6 +126,8 @@ void op_ltr(struct cpu *c, const struct insn *i)
 {
 	need_protected(c);
 	need_cpl0(c);
+	if (c->vmx.nonroot)
+		vmexit_on_desc_table(c, i, true, (i->modrm >> 3) & 3);
 	uint16_t sel = (uint16_t)rm_read(c, i, SZ16);
 	if ((sel & ~3u) == 0)
 		emu_raise(c, VEC_GP, 0);

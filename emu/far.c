@@ -114,8 +114,13 @@ static void far_transfer(struct cpu *c, const struct insn *i, uint16_t sel, uint
 	}
 
 	unsigned type = AR_TYPE(d.ar);
-	if (type != 4 && type != 0xc)
-		emu_raise(c, VEC_GP, sel & 0xfffc); /* TSS, task gate: not modelled */
+	if (type != 4 && type != 0xc) {
+		/* A TSS or task gate: a task switch. A VMX guest's exits (its
+		 * hypervisor may emulate it); elsewhere it is not modelled. */
+		if (c->vmx.nonroot && (type == 5 || type == 1 || type == 9))
+			vmexit_on_task_switch(c, sel, call ? 0 : 2);
+		emu_raise(c, VEC_GP, sel & 0xfffc);
+	}
 	if (AR_DPL(d.ar) < c->cpl || AR_DPL(d.ar) < (sel & 3u))
 		emu_raise(c, VEC_GP, sel & 0xfffc);
 	if (!(d.ar & AR_P))
@@ -366,8 +371,13 @@ void op_iret(struct cpu *c, const struct insn *i)
 		c->brk |= BRK_STOP;
 		return;
 	}
-	if (cur & FL_NT)
-		emu_raise(c, VEC_GP, 0); /* a task return: task switching is not modelled */
+	if (cur & FL_NT) {
+		/* A task return, to the TSS's back link: not modelled (a VMX
+		 * guest's exits). */
+		if (c->vmx.nonroot)
+			vmexit_on_task_switch(c, (uint16_t)sys_read(c, c->tr.base, 2), 1);
+		emu_raise(c, VEC_GP, 0);
+	}
 	if ((fl & FL_VM) && c->cpl == 0 && !long_mode(c) && sz == SZ32)
 		emu_raise(c, VEC_GP, 0); /* virtual-8086 mode is not modelled */
 

@@ -120,8 +120,12 @@ static void deliver_protected(struct cpu *c, unsigned v, enum event_kind kind,
 		emu_raise(c, VEC_GP, IDT_ERR(v, 0));
 	if (!((lo >> 47) & 1))
 		emu_raise(c, VEC_NP, IDT_ERR(v, ext));
-	if (type == 0x5)
-		emu_raise(c, VEC_GP, IDT_ERR(v, ext)); /* task gate: not modelled */
+	if (type == 0x5) {
+		/* A task gate: not modelled (a VMX guest's task switch exits) */
+		if (c->vmx.nonroot)
+			vmexit_on_task_switch(c, (uint16_t)(lo >> 16), 3);
+		emu_raise(c, VEC_GP, IDT_ERR(v, ext));
+	}
 
 	bool int_gate = (type & 1) == 0;
 	int gsz = lm ? SZ64 : (type & 8) ? SZ32 : SZ16;

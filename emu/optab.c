@@ -213,6 +213,7 @@ const struct opent optab[4][256] = {
 	[0x22] = { op_mov_cr, M | D_FORCEREG | D_END, 0 },
 	[0x23] = { op_mov_dr, M | D_FORCEREG, 0 },
 	[0x30] = { op_wrmsr, 0, 0 }, [0x31] = { op_rdtsc, 0, 0 }, [0x32] = { op_rdmsr, 0, 0 },
+	[0x33] = { op_rdpmc, 0, 0 },
 	[0x34] = { op_sysenter, D_END, 0 }, [0x35] = { op_sysexit, D_END, 0 },
 	[0x40] = CMOV, CMOV, CMOV, CMOV, CMOV, CMOV, CMOV, CMOV,
 	CMOV, CMOV, CMOV, CMOV, CMOV, CMOV, CMOV, CMOV,

@@ -134,6 +134,19 @@ void op_rdtsc(struct cpu *c, const struct insn *i)
 	reg_set(c, R_DX, SZ32, tsc >> 32);
 }
 
+/* 0F 33: RDPMC. The CPU model has no performance counters (CPUID leaf
+ * 0Ah reports none), so every counter number is invalid: #GP(0), after
+ * the privilege check (CR4.PCE is not offered) and a VMX guest's exit. */
+void op_rdpmc(struct cpu *c, const struct insn *i)
+{
+	(void)i;
+	if (c->cpl != 0 && (c->cr0 & CR0_PE))
+		emu_raise(c, VEC_GP, 0);
+	if (c->vmx.nonroot)
+		vmexit_on_rdpmc(c);
+	emu_raise(c, VEC_GP, 0);
+}
+
 /* LFENCE, MFENCE, SFENCE: one CPU executing in order needs no ordering. */
 void op_fence(struct cpu *c, const struct insn *i)
 {

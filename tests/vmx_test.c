@@ -802,3 +802,30 @@ Test(vmx, vmcs_shadowing)
 	cr_assert_eq(RUN(VMLAUNCH, 0, 0, 0), EMU_STOP_BUDGET);
 	cr_assert_eq(arith(), FL_CF, "VMfailInvalid");
 }
+
+Test(vmx, descriptor_table_and_rdpmc_exits)
+{
+	enter_vmx_operation();
+	guest64_vmcs();
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 31;
+	F(SECONDARY_VM_EXEC_CONTROL) |= 1u << 2;
+	/* guest: sgdt [rax+0x10] */
+	cr_assert_eq(LAUNCH("\x0f\x01\x40\x10", 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 46);
+	cr_assert_eq(F(EXIT_QUALIFICATION), 0x10, "the displacement");
+	cr_assert_eq(F(VMX_INSTRUCTION_INFO) >> 28, 0, "SGDT");
+	cr_assert_eq((F(VMX_INSTRUCTION_INFO) >> 23) & 15, R_AX, "base RAX");
+	cr_assert_eq((F(VMX_INSTRUCTION_INFO) >> 7) & 7, 2, "64-bit addressing");
+	/* guest: str ecx */
+	guest64_vmcs();
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 31;
+	F(SECONDARY_VM_EXEC_CONTROL) |= 1u << 2;
+	cr_assert_eq(LAUNCH("\x0f\x00\xc9", 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 47);
+	cr_assert_eq(F(VMX_INSTRUCTION_INFO), (1u << 28) | (1u << 10) | (R_CX << 3), "STR, register RCX");
+	/* RDPMC: exits with RDPMC exiting, #GP(0) without (no counters) */
+	guest64_vmcs();
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 11;
+	cr_assert_eq(LAUNCH("\x0f\x33", 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 15);
+}

@@ -227,6 +227,45 @@ void vmexit_on_mov_dr(struct cpu *c, unsigned dr, unsigned gpr, bool from)
 		insn_exit(c, EXIT_REASON_MOV_DR, dr | (from ? 1u << 4 : 0) | gpr << 8);
 }
 
+/* Descriptor-table exiting (secondary control): LGDT, LIDT, SGDT, SIDT
+ * exit with reason 46, LLDT, LTR, SLDT, STR with 47; the instruction
+ * information names the instruction (bits 29:28: SGDT SIDT LGDT LIDT,
+ * SLDT STR LLDT LTR, which is ModRM.reg of groups 7 and 6) and its
+ * operand (tables 27-10, 27-11). */
+void vmexit_on_desc_table(struct cpu *c, const struct insn *i, bool ldtr_tr, unsigned which)
+{
+	if (!vmx_proc2(c, PROC2_DESC_TABLE_EXITING))
+		return;
+	struct exit_info x = { .reason = ldtr_tr ? EXIT_REASON_LDTR_TR : EXIT_REASON_GDTR_IDTR };
+	if (i->mod == 3) {
+		x.insn_info = 1u << 10 | (uint32_t)(i->rm & 15) << 3;
+	} else {
+		x.insn_info = vmx_mem_insn_info(i);
+		x.qual = (uint64_t)i->disp;
+	}
+	if (!ldtr_tr && i->osz != SZ16)
+		x.insn_info |= 1u << 11;
+	x.insn_info |= which << 28;
+	vmexit(c, &x);
+}
+
+/* Task switches always exit (25.1.2); the qualification is the selector
+ * and the source: 0 CALL, 1 IRET, 2 JMP, 3 a task gate in the IDT
+ * (table 27-2). Only legacy protected mode has task switches. */
+void vmexit_on_task_switch(struct cpu *c, uint16_t sel, unsigned source)
+{
+	if (c->efer & EFER_LMA)
+		return;
+	vmexit_simple(c, EXIT_REASON_TASK_SWITCH, sel | (uint64_t)source << 30);
+}
+
+/* RDPMC with "RDPMC exiting" (25.1.3). */
+void vmexit_on_rdpmc(struct cpu *c)
+{
+	if (vmx_proc(c, PROC_RDPMC_EXITING))
+		insn_exit(c, EXIT_REASON_RDPMC, 0);
+}
+
 /* --- I/O (25.1.3; qualification: table 27-5) --- */
 
 /* With "use I/O bitmaps": bitmap A covers ports 0-7FFF, B 8000-FFFF; an

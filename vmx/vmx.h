@@ -94,6 +94,9 @@ void vmexit_on_mov_from_cr(struct cpu *c, unsigned cr, unsigned gpr, uint64_t *v
 bool vmexit_on_clts(struct cpu *c);
 void vmexit_on_lmsw(struct cpu *c, const struct insn *i, uint64_t *src);
 void vmexit_on_mov_dr(struct cpu *c, unsigned dr, unsigned gpr, bool from);
+void vmexit_on_desc_table(struct cpu *c, const struct insn *i, bool ldtr_tr, unsigned which);
+void vmexit_on_task_switch(struct cpu *c, uint16_t sel, unsigned source);
+void vmexit_on_rdpmc(struct cpu *c);
 void vmexit_on_io(struct cpu *c, const struct insn *i, uint16_t port, unsigned bytes, bool in);
 void vmexit_on_msr(struct cpu *c, uint32_t msr, bool write);
 void vmexit_on_exception(struct cpu *c, unsigned vector, int kind, bool has_err, uint32_t err);
