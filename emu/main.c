@@ -427,6 +427,15 @@ static int cmd_run(int argc, char **argv)
 		snprintf(end, sizeof end, "%s", msg(lang, MSG_END_EXCEPTION));
 		break;
 	case EMU_STOP_TRIPLE:
+		if (c->vmx.abort) {
+			enum msg_id why = c->vmx.abort == 1 ? MSG_VMX_ABORT_1 :
+					  c->vmx.abort == 2 ? MSG_VMX_ABORT_2 : MSG_VMX_ABORT_4;
+			say(STOP_VMX_ABORT, c->vmx.abort,
+			    (unsigned long long)c->vmx.field[VMCS_GUEST_RIP], msg(lang, why));
+			status = EXIT_TRIPLE;
+			snprintf(end, sizeof end, "%s", msg(lang, MSG_END_TRIPLE));
+			break;
+		}
 		say_exception_name(&c->exc, err, sizeof err);
 		say(STOP_TRIPLE, (unsigned long long)c->exc.rip, mode_name(c),
 		    vector_name(c->exc.vector), c->exc.vector, err,
@@ -456,9 +465,13 @@ static int cmd_run(int argc, char **argv)
 		snprintf(end, sizeof end, "%s", msg(lang, MSG_END_BUDGET));
 		break;
 	}
-	if (o.stats)
+	if (o.stats) {
 		say(STATS, (unsigned long long)c->icount, t,
 		    t > 0 ? (double)c->icount / t / 1e6 : 0.0, end);
+		if (c->vmx.entries)
+			say(STATS_VMX, (unsigned long long)c->vmx.entries,
+			    (unsigned long long)c->vmx.exits);
+	}
 	static const char *const reasons[] = {
 		[EMU_STOP_BUDGET] = "budget", [EMU_STOP_HLT] = "halt",
 		[EMU_STOP_EXCEPTION] = "exception", [EMU_STOP_EXIT] = "exit",

@@ -142,9 +142,11 @@ static void save_guest(struct cpu *c, uint64_t rip)
 
 /* --- 27.7: VMX abort --- */
 
-/* A problem loading the host: write the abort indicator to the VMCS and
- * shut the processor down; the run ends as it would on a triple fault,
- * with the indicator in cpu->vmx.abort. */
+/* A VM exit that cannot complete: write the abort indicator to the VMCS
+ * region and shut the processor down; the run ends as it would on a
+ * triple fault, with the indicator in cpu->vmx.abort. Indicators: 1 a
+ * guest MSR could not be saved, 2 the host's PDPTEs are invalid, 4 a
+ * host MSR could not be loaded. */
 static _Noreturn void vmx_abort(struct cpu *c, uint32_t indicator)
 {
 	emu_phys_write(c, c->vmx.vmcs_ptr + 4, &indicator, 4);
@@ -170,7 +172,7 @@ static void store_msrs(struct cpu *c)
 		uint64_t e[2], v;
 		if (!emu_phys_read(c, area + 16 * k, e, 16) || (e[0] >> 32) ||
 		    !msr_storable((uint32_t)e[0]) || !msr_read(c, (uint32_t)e[0], &v))
-			vmx_abort(c, 2);
+			vmx_abort(c, 1);
 		emu_phys_write(c, area + 16 * k + 8, &v, 8);
 	}
 }
@@ -259,7 +261,7 @@ static void load_host(struct cpu *c, bool nmi_exit)
 	/* A 32-bit PAE host's PDPTEs come from its CR3 (27.5.4). */
 	if ((c->cr0 & CR0_PG) && (c->cr4 & CR4_PAE) && !as64 &&
 	    !paging_load_pdptes(c, c->cr3))
-		vmx_abort(c, 3);
+		vmx_abort(c, 2);
 	/* Without VPID, nothing translated for the guest may survive. */
 	vmx_tlb_switch(c, 0, !vmx_proc2(c, PROC2_ENABLE_VPID));
 	emu_update_mode(c);
