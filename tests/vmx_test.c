@@ -829,3 +829,94 @@ Test(vmx, descriptor_table_and_rdpmc_exits)
 	cr_assert_eq(LAUNCH("\x0f\x33", 3), EMU_STOP_BUDGET);
 	cr_assert_eq(F(VM_EXIT_REASON), 15);
 }
+
+/* One instruction in the guest, one exit: reason and qualification. */
+static void one_exit(uint32_t proc, uint32_t proc2, const char *code, size_t n,
+		     uint32_t reason, uint64_t qual)
+{
+	guest64_vmcs();
+	F(CPU_BASED_VM_EXEC_CONTROL) |= proc | (proc2 ? 1u << 31 : 0);
+	F(SECONDARY_VM_EXEC_CONTROL) = proc2;
+	cr_assert_eq(launch(code, n, 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), reason, "%s: reason %lu", code, F(VM_EXIT_REASON));
+	cr_assert_eq(F(EXIT_QUALIFICATION), qual, "reason %u: qualification %#lx", reason,
+		     F(EXIT_QUALIFICATION));
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE);
+	cr_assert_eq(F(VM_EXIT_INSTRUCTION_LEN), n);
+}
+#define ONE_EXIT(proc, proc2, s, reason, qual) one_exit(proc, proc2, s, sizeof(s) - 1, reason, qual)
+
+Test(vmx, instruction_exits)
+{
+	enter_vmx_operation();
+	c->gpr[R_AX] = 0x12345;
+	ONE_EXIT(1u << 9, 0, "\x0f\x01\x38", 14, 0x12345);             /* invlpg [rax] */
+	ONE_EXIT(1u << 23, 0, "\x0f\x21\xf9", 29, 7 | (1u << 4) | (R_CX << 8)); /* mov rcx, dr7 */
+	ONE_EXIT(0, 0, "\x0f\x08", 13, 0);                               /* invd */
+	ONE_EXIT(0, 1u << 6, "\x0f\x09", 54, 0);                         /* wbinvd */
+	ONE_EXIT(1u << 30, 0, "\xf3\x90", 40, 0);                        /* pause */
+	ONE_EXIT(1u << 12, 1u << 3, "\x0f\x01\xf9", 51, 0);              /* rdtscp */
+	ONE_EXIT(1u << 16, 0, "\x0f\x20\xda", 28, 3 | (1u << 4) | (R_DX << 8)); /* mov rdx, cr3 */
+	c->cr4 |= 1u << 18; /* OSXSAVE */
+	ONE_EXIT(0, 0, "\x0f\x01\xd1", 55, 0);                           /* xsetbv */
+	/* RDTSCP without "enable RDTSCP" is #UD in a guest: the exception
+	 * bitmap shows it */
+	guest64_vmcs();
+	F(EXCEPTION_BITMAP) = 1u << VEC_UD;
+	cr_assert_eq(LAUNCH("\x0f\x01\xf9", 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 0);
+	cr_assert_eq(F(VM_EXIT_INTR_INFO) & 0xff, VEC_UD);
+	/* the interrupt window: open as soon as the guest's IF is 1 */
+	guest64_vmcs();
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 2;
+	cr_assert_eq(LAUNCH("\x90\xfb\x90\x90", 5), EMU_STOP_BUDGET); /* nop; sti; nop; nop */
+	cr_assert_eq(F(VM_EXIT_REASON), 7);
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE + 3, "after the instruction in STI's shadow");
+}
+
+/* An interrupt controller with one interrupt, vector 0x30, pending until
+ * acknowledged. */
+static bool irq_up;
+static int fake_pending(struct cpu *cpu) { (void)cpu; return irq_up ? 0x30 : -1; }
+static uint8_t fake_ack(struct cpu *cpu) { (void)cpu; irq_up = false; return 0x30; }
+static bool fake_no_nmi(struct cpu *cpu) { (void)cpu; return false; }
+static void fake_nmi_ack(struct cpu *cpu) { (void)cpu; }
+static const struct intc_ops fake_intc = {
+	.pending = fake_pending, .ack = fake_ack,
+	.nmi_pending = fake_no_nmi, .nmi_ack = fake_nmi_ack,
+};
+
+Test(vmx, external_interrupt_exits)
+{
+	enter_vmx_operation();
+	c->intc = &fake_intc;
+	/* with "external-interrupt exiting" the guest's IF does not matter;
+	 * with "acknowledge interrupt on exit" the vector is in the exit
+	 * information and the controller has been acknowledged */
+	guest64_vmcs();
+	F(PIN_BASED_VM_EXEC_CONTROL) |= 1u << 0;
+	F(VM_EXIT_CONTROLS) |= 1u << 15;
+	irq_up = false;
+	emu_phys_write(c, GUEST_CODE, "\x90\x90\xeb\xfe", 4);
+	emu_phys_write(c, HOST_CODE, "\xeb\xfe", 2);
+	emu_phys_write(c, CODE, VMLAUNCH, 3);
+	c->rip = CODE;
+	cr_assert_eq(emu_run(c, 2), EMU_STOP_BUDGET);
+	cr_assert(c->vmx.nonroot);
+	irq_up = true;
+	c->brk |= BRK_STOP;
+	cr_assert_eq(emu_run(c, 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 1);
+	cr_assert_eq(F(VM_EXIT_INTR_INFO), (1u << 31) | 0x30);
+	cr_assert_not(irq_up, "acknowledged");
+	/* without acknowledge on exit it stays pending and the field is invalid */
+	guest64_vmcs();
+	F(PIN_BASED_VM_EXEC_CONTROL) |= 1u << 0;
+	irq_up = true;
+	cr_assert_eq(LAUNCH("\x90\xeb\xfe", 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 1);
+	cr_assert_eq(F(VM_EXIT_INTR_INFO) >> 31, 0);
+	cr_assert(irq_up);
+	irq_up = false;
+	c->intc = NULL;
+}
