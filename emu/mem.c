@@ -165,7 +165,7 @@ void tlb_flush_vctx(struct cpu *c, unsigned vctx, bool one_page, uint64_t lin, b
 		struct tlb_entry *e = &c->tlb[k];
 		if (e->vctx != vctx || (keep_global && e->global))
 			continue;
-		if (one_page && e != tlb_slot(c, lin))
+		if (one_page && e != tlb_slot_in(c, lin, vctx))
 			continue;
 		tlb_kill(e);
 	}
@@ -185,13 +185,25 @@ void tlb_update_ctx(struct cpu *c)
 	c->tlb_ctx = ctx;
 }
 
+/* Implicit accesses are not cached in the TLB (their rights differ from
+ * the CPL's), so each is a walk: one per page touched, not per byte. */
+static void sys_translate(struct cpu *c, uint64_t lin, int bytes, enum acc acc, uint64_t *pa)
+{
+	for (int k = 0; k < bytes; k++) {
+		uint64_t l = lin_add(c, lin, (uint64_t)k);
+		if (k && (l & (PAGE_SIZE - 1)))
+			pa[k] = pa[k - 1] + 1;
+		else
+			pa[k] = mem_translate(c, l, acc | ACC_IMPLICIT);
+	}
+}
+
 uint64_t sys_read(struct cpu *c, uint64_t lin, int bytes)
 {
-	uint64_t v = 0;
-	for (int k = 0; k < bytes; k++) {
-		uint64_t pa = mem_translate(c, lin_add(c, lin, (uint64_t)k), ACC_READ | ACC_IMPLICIT);
-		v |= bus_read(c->bus, pa, 1) << (8 * k);
-	}
+	uint64_t v = 0, pa[8];
+	sys_translate(c, lin, bytes, ACC_READ, pa);
+	for (int k = 0; k < bytes; k++)
+		v |= bus_read(c->bus, pa[k], 1) << (8 * k);
 	return v;
 }
 
@@ -199,8 +211,7 @@ void sys_write(struct cpu *c, uint64_t lin, int bytes, uint64_t v)
 {
 	/* Translate every byte first: a fault must leave memory untouched. */
 	uint64_t pa[8];
-	for (int k = 0; k < bytes; k++)
-		pa[k] = mem_translate(c, lin_add(c, lin, (uint64_t)k), ACC_WRITE | ACC_IMPLICIT);
+	sys_translate(c, lin, bytes, ACC_WRITE, pa);
 	for (int k = 0; k < bytes; k++) {
 		uint8_t b = (uint8_t)(v >> (8 * k));
 		if (pa[k] < c->bus->ram_size)

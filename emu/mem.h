@@ -82,9 +82,17 @@ static inline void store_le(uint8_t *p, int bytes, uint64_t v)
 	}
 }
 
+/* The TLB is direct-mapped; each VMX context (a VMX guest's VPID) has its
+ * slots spread differently, so that a host and its guest using the same
+ * linear pages do not evict each other at every VM entry and exit. */
+static inline struct tlb_entry *tlb_slot_in(struct cpu *c, uint64_t lin, unsigned vctx)
+{
+	return &c->tlb[((lin >> PAGE_SHIFT) ^ (vctx * 0x5bu)) & (TLB_ENTRIES - 1)];
+}
+
 static inline struct tlb_entry *tlb_slot(struct cpu *c, uint64_t lin)
 {
-	return &c->tlb[(lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
+	return tlb_slot_in(c, lin, c->tlb_vctx);
 }
 
 static inline uint64_t tlb_tag(const struct cpu *c, uint64_t lin)

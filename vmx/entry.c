@@ -29,7 +29,15 @@ static bool ctl_ok(struct cpu *c, uint32_t msr, uint64_t value)
 
 static bool pin_ok(struct cpu *c)   { return ctl_ok(c, 0x48d, F(PIN_BASED_VM_EXEC_CONTROL)); }
 static bool proc_ok(struct cpu *c)  { return ctl_ok(c, 0x48e, F(CPU_BASED_VM_EXEC_CONTROL)); }
-static bool exit_ok(struct cpu *c)  { return ctl_ok(c, 0x48f, F(VM_EXIT_CONTROLS)); }
+/* The exit controls fit IA32_VMX_TRUE_EXIT_CTLS, and "save
+ * VMX-preemption timer value" comes only with the timer (26.2.1.2). */
+static bool exit_ok(struct cpu *c)
+{
+	if ((F(VM_EXIT_CONTROLS) & EXIT_SAVE_PREEMPT_TIMER) &&
+	    !(F(PIN_BASED_VM_EXEC_CONTROL) & PIN_PREEMPTION_TIMER))
+		return false;
+	return ctl_ok(c, 0x48f, F(VM_EXIT_CONTROLS));
+}
 static bool entry_ok(struct cpu *c) { return ctl_ok(c, 0x490, F(VM_ENTRY_CONTROLS)); }
 
 /* The secondary controls count only when "activate secondary controls"
@@ -133,9 +141,13 @@ static bool injection_ok(struct cpu *c)
 		return false;              /* hardware exception */
 	if (type == 7 && vector != 0)
 		return false;              /* other event (MTF) */
+	/* "deliver error code" must be 1 exactly for a hardware exception
+	 * that pushes one, with the guest in protected mode (bit 56 of
+	 * IA32_VMX_BASIC, which would relax this, is 0). */
 	bool err_vec = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 ||
 		       vector == 21;
-	if (has_err && (type != 3 || !err_vec || !(F(GUEST_CR0) & CR0_PE)))
+	bool wants_err = type == 3 && err_vec && (F(GUEST_CR0) & CR0_PE);
+	if (has_err != wants_err)
 		return false;
 	if (has_err && (F(VM_ENTRY_EXCEPTION_ERROR_CODE) >> 16))
 		return false;
@@ -253,7 +265,7 @@ static const struct entry_check checks[] = {
 	ROW(cr3_count_ok, CHECK_CONTROL, "CR3-target count", "26.2.1.1",
 	    "CR3_TARGET_COUNT is larger than the number IA32_VMX_MISC[24:16] supports."),
 	ROW(exit_ok, CHECK_CONTROL, "VM-exit controls", "26.2.1.2",
-	    "A VM-exit control is set that IA32_VMX_TRUE_EXIT_CTLS does not allow, or a must-be-1 bit is clear."),
+	    "A VM-exit control is set that IA32_VMX_TRUE_EXIT_CTLS does not allow, a must-be-1 bit is clear, or 'save VMX-preemption timer value' is set without the timer."),
 	ROW(exit_store_ok, CHECK_CONTROL, "VM-exit MSR-store area", "26.2.1.2",
 	    "VM_EXIT_MSR_STORE_ADDR must be 16-byte aligned and the area within the physical-address width."),
 	ROW(exit_load_ok, CHECK_CONTROL, "VM-exit MSR-load area", "26.2.1.2",
@@ -263,7 +275,7 @@ static const struct entry_check checks[] = {
 	ROW(entry_load_ok, CHECK_CONTROL, "VM-entry MSR-load area", "26.2.1.3",
 	    "VM_ENTRY_MSR_LOAD_ADDR must be 16-byte aligned and the area within the physical-address width."),
 	ROW(injection_ok, CHECK_CONTROL, "event injection", "26.2.1.3",
-	    "VM_ENTRY_INTR_INFO_FIELD is inconsistent: check its type, vector, error-code bit and the instruction length."),
+	    "VM_ENTRY_INTR_INFO_FIELD is inconsistent: check its type, vector, the instruction length, and 'deliver error code' (set exactly for #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP in protected mode)."),
 	ROW(host_cr0_ok, CHECK_HOST, "HOST_CR0", "26.2.2",
 	    "HOST_CR0 must have PE, NE and PG set (IA32_VMX_CR0_FIXED0) and no bit FIXED1 forbids."),
 	ROW(host_cr4_ok, CHECK_HOST, "HOST_CR4", "26.2.2",
