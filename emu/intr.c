@@ -261,6 +261,11 @@ bool emu_handle_exception(struct cpu *c)
 	uint32_t err = c->exc.error;
 
 	c->was_delivering = c->in_delivery;
+	/* In a VMX guest, the exception bitmap sees the second exception
+	 * before any #DF combination: it exits with the first event in the
+	 * IDT-vectoring information (27.2.4). */
+	if (c->in_delivery && c->vmx.nonroot)
+		vmexit_on_exception(c, v, EV_FAULT, has_err, err);
 	if (c->in_delivery) {
 		unsigned first = c->delivering;
 		c->in_delivery = false;

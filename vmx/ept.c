@@ -135,6 +135,10 @@ uint64_t vmx_ept_translate(struct cpu *c, uint64_t gpa, int kind_, uint64_t lin,
 			   unsigned how, unsigned *rights)
 {
 	enum walk_kind kind = (enum walk_kind)kind_;
+	/* With EPT accessed and dirty flags on, the guest's own page walk
+	 * counts as a write to its paging structures (28.2.5). */
+	if (how == EPT_WALK_ENTRY && (VMF(c, EPT_POINTER) & (1u << 6)))
+		kind = WALK_WRITE;
 	struct ept_walk w;
 	bool ok = vmx_ept_walk(c, gpa, kind == WALK_WRITE, true, &w);
 	if (c->trace_walks)
