@@ -920,3 +920,38 @@ Test(vmx, external_interrupt_exits)
 	irq_up = false;
 	c->intc = NULL;
 }
+
+/* An unrestricted guest in real mode: paging and protection off, EPT
+ * identity, 16-bit code and real-mode segments (26.3.1.2 relaxed). */
+Test(vmx, unrestricted_guest_in_real_mode)
+{
+	enter_vmx_operation();
+	guest64_vmcs();
+	ept_identity();
+	F(SECONDARY_VM_EXEC_CONTROL) |= 1u << 7;          /* unrestricted guest */
+	F(VM_ENTRY_CONTROLS) &= ~(uint64_t)(1u << 9);       /* not IA-32e */
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 24;          /* unconditional I/O exiting */
+	F(GUEST_CR0) = CR0_NE | CR0_ET;
+	F(GUEST_CR4) = CR4_VMXE;
+	for (int k = 0; k < 6; k++) {
+		F(GUEST_ES_SELECTOR + k) = 0;
+		F(GUEST_ES_BASE + k) = 0;
+		F(GUEST_ES_LIMIT + k) = 0xffff;
+		F(GUEST_ES_AR_BYTES + k) = k == SEG_CS ? 0x9b : 0x93;
+	}
+	F(GUEST_TR_AR_BYTES) = 0x8b;
+	F(GUEST_RSP) = 0x7000;
+	/* mov ax, 0x1234; push ax; pop bx; out 0x80, al (66h-free 16-bit code) */
+	cr_assert_eq(LAUNCH("\xb8\x34\x12\x50\x5b\xe6\x80", 10), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 30, "reason %lu", F(VM_EXIT_REASON));
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE + 5);
+	cr_assert_eq(c->gpr[R_BX] & 0xffff, 0x1234, "16-bit code ran through the stack");
+	cr_assert_eq(F(GUEST_RSP), 0x7000);
+	cr_assert_eq(F(GUEST_CR0) & CR0_PE, 0);
+	cr_assert_eq(F(VM_ENTRY_CONTROLS) & (1u << 9), 0, "EFER.LMA stayed 0");
+	/* without unrestricted guest the same state fails the CR0 check */
+	F(SECONDARY_VM_EXEC_CONTROL) &= ~(uint64_t)(1u << 7);
+	F(GUEST_RIP) = GUEST_CODE;
+	cr_assert_eq(RUN(VMRESUME, 0, 0, 0), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), (1u << 31) | 33);
+}
