@@ -263,6 +263,9 @@ struct cpu {
 	                            delivering the event above */
 	uint8_t deliver_len;     /* for a software event: its instruction length
 	                            (IDT-vectoring information of a VM exit) */
+	uint32_t db_bits;        /* the DR6 bits (BS, BD) of the #DB being raised:
+	                            DR6 takes them when it is delivered (a #DB
+	                            that causes a VM exit leaves DR6 alone) */
 	uint64_t pf_lin;         /* the address of the page fault being raised:
 	                            CR2 takes it when the #PF is delivered (a #PF
 	                            that causes a VM exit leaves CR2 alone) */

@@ -200,6 +200,14 @@ static void deliver_protected(struct cpu *c, unsigned v, enum event_kind kind,
 	tlb_update_ctx(c);
 }
 
+void emu_debug_status(struct cpu *c)
+{
+	c->dr[6] |= c->db_bits;
+	if (c->db_bits & (1u << 13))
+		c->dr[7] &= ~(1ull << 13); /* general detect clears GD (17.2.4) */
+	c->db_bits = 0;
+}
+
 void emu_deliver(struct cpu *c, unsigned vector, enum event_kind kind,
 		 bool has_error, uint32_t error)
 {
@@ -214,6 +222,8 @@ void emu_deliver(struct cpu *c, unsigned vector, enum event_kind kind,
 	c->was_delivering = false;
 	if (vector == VEC_PF && kind == EV_FAULT)
 		c->cr2 = c->pf_lin; /* the #PF is delivered: now CR2 changes */
+	if (vector == VEC_DB && kind == EV_FAULT)
+		emu_debug_status(c);
 	struct event e;
 	if (kind == EV_EXTERNAL || kind == EV_NMI) {
 		e.type = EVT_INTERRUPT;

@@ -26,6 +26,11 @@ enum event_kind {
 void emu_deliver(struct cpu *c, unsigned vector, enum event_kind kind,
 		 bool has_error, uint32_t error);
 
+/* A #DB is delivered: DR6 gets the bits it reports (cpu->db_bits), and a
+ * general-detect one clears DR7.GD. A #DB that causes a VM exit does not
+ * come here: DR6 and DR7 stay as they were (27.1). */
+void emu_debug_status(struct cpu *c);
+
 /* The run loop's handler for a raised exception (cpu->exc): applies the
  * double-fault rules and delivers, or ends the run (triple fault). Returns
  * false if the CPU shut down. */

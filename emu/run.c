@@ -46,7 +46,7 @@ static uint64_t look_around(struct cpu *c, uint64_t end)
 		/* The instruction that began with TF set has retired: the
 		 * single-step trap (SDM vol. 3A, 17.3.1.4). */
 		c->single_step = false;
-		c->dr[6] |= 1u << 14; /* BS */
+		c->db_bits = 1u << 14; /* BS */
 		emu_deliver(c, VEC_DB, EV_FAULT, false, 0);
 	}
 	for (;;) {
@@ -148,6 +148,8 @@ enum emu_stop emu_run(struct cpu *c, uint64_t budget)
 		if (c->exc_stop) {
 			if (c->exc.vector == VEC_PF)
 				c->cr2 = c->pf_lin;
+			if (c->exc.vector == VEC_DB)
+				emu_debug_status(c);
 			struct event e = { .type = EVT_EXCEPTION };
 			e.u.exc.vector = c->exc.vector;
 			e.u.exc.has_error = c->exc.has_error;

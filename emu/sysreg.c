@@ -166,9 +166,9 @@ void op_mov_dr(struct cpu *c, const struct insn *i)
 	if (c->vmx.nonroot)
 		vmexit_on_mov_dr(c, n, r, !to_dr); /* before the general-detect #DB */
 	if (c->dr[7] & (1u << 13)) {
-		/* DR7.GD: general detect, a #DB before the access (17.2.4). */
-		c->dr[7] &= ~(1ull << 13);
-		c->dr[6] |= 1u << 13;
+		/* DR7.GD: general detect, a #DB before the access (17.2.4);
+		 * BD in DR6 and GD cleared when it is delivered. */
+		c->db_bits = 1u << 13;
 		emu_raise_noerr(c, VEC_DB);
 	}
 	if (!to_dr) {

@@ -358,7 +358,8 @@ void vmexit_on_exception(struct cpu *c, unsigned vector, int kind, bool has_err,
 	if (vector == VEC_PF && kind == EV_FAULT)
 		x.qual = c->pf_lin;
 	else if (vector == VEC_DB && kind == EV_FAULT)
-		x.qual = c->dr[6] & 0x600f; /* B0-B3, BD, BS */
+		x.qual = c->db_bits & 0x600f; /* B0-B3, BD, BS: DR6 is left alone (27.1) */
+	c->db_bits = 0;
 	/* A software exception's exit is fault-like: the guest's RIP is
 	 * the INT3/INTO itself, with its length recorded. */
 	vmexit(c, &x);
