@@ -14,7 +14,8 @@ GUEST_TESTS := $(sort $(basename $(notdir $(wildcard guests/tests/*.c))))
 GUEST_TEST_ELFS := $(GUEST_TESTS:%=$(BUILD)/guests/tests/%.elf)
 # Objects made by pattern rules would count as intermediate and be deleted.
 .SECONDARY: $(GUEST_LIB_OBJS) $(GUEST_TESTS:%=$(BUILD)/guests/tests/%.o) \
-            $(BUILD)/guests/demo/demo.o $(BUILD)/guests/bench/cpubound.o
+            $(BUILD)/guests/demo/demo.o $(BUILD)/guests/bench/cpubound.o \
+            $(BUILD)/guests/bench/vmexit.o
 
 # Every guest source compiles the same way; every guest (test, demo,
 # benchmark) links with the runtime as x86-64, then becomes ELF32, which
@@ -53,7 +54,7 @@ QEMU_GUEST_FLAGS := -accel tcg -M pc -cpu $(QEMU_CPU) -m 128M -smp 1 -nodefaults
                     -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
 # Benchmark guests (make bench): guests/bench/NAME.c with the same runtime.
-BENCH_GUESTS := $(BUILD)/guests/bench/cpubound.elf
+BENCH_GUESTS := $(BUILD)/guests/bench/cpubound.elf $(BUILD)/guests/bench/vmexit.elf
 all: $(BENCH_GUESTS)
 
 # The test guests on nestlab, and on QEMU TCG where it is installed, with

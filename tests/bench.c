@@ -1,9 +1,13 @@
 /* make bench: fixed integer workloads on nestlab's interpreter and, as the
  * peer measured in the same run, on Unicorn (QEMU's TCG translator inside a
  * library). Prints figures and ratios; never passes or fails on time. */
+#include <fcntl.h>
+#include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unicorn/unicorn.h>
@@ -225,13 +229,122 @@ static void boot_bench(const char *image)
 	}
 }
 
+/* --- the VM-exit round trip --- */
+
+/* The peer: the same CPUID loop on KVM, in a real-mode guest. Each CPUID
+ * exits to the host kernel, which emulates it and enters again: KVM's
+ * round trip on this machine (on a host that is itself a virtual
+ * machine, each of those exits goes through the outer hypervisor too).
+ * Returns seconds, or a negative number with *why set. */
+static double kvm_cpuid_loop(uint32_t n, const char **why)
+{
+	/* mov esi, n; L: xor eax, eax; cpuid; dec esi; jnz L; hlt */
+	uint8_t code[] = { 0x66, 0xbe, 0, 0, 0, 0, 0x66, 0x31, 0xc0, 0x0f, 0xa2,
+			   0x66, 0x4e, 0x75, 0xf7, 0xf4 };
+	memcpy(code + 2, &n, 4);
+	double t = -1;
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC), vm = -1, vcpu = -1;
+	void *mem = MAP_FAILED, *run_map = MAP_FAILED;
+	long run_size = 0;
+	*why = "/dev/kvm cannot be opened";
+	if (kvm < 0)
+		goto out;
+	*why = "the KVM API version is not 12";
+	if (ioctl(kvm, KVM_GET_API_VERSION, 0) != 12)
+		goto out;
+	*why = "KVM refused to create a VM";
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	mem = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (vm < 0 || mem == MAP_FAILED)
+		goto out;
+	memcpy((uint8_t *)mem + 0x1000, code, sizeof code);
+	struct kvm_userspace_memory_region region = {
+		.slot = 0, .guest_phys_addr = 0, .memory_size = 0x10000,
+		.userspace_addr = (uintptr_t)mem,
+	};
+	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0 || vcpu < 0 || run_size <= 0)
+		goto out;
+	run_map = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	struct kvm_sregs sregs;
+	if (run_map == MAP_FAILED || ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0)
+		goto out;
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	struct kvm_regs regs = { .rip = 0x1000, .rflags = 2 };
+	if (ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0 || ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
+		goto out;
+	struct kvm_run *run = run_map;
+	double t0 = now();
+	*why = "the guest did not reach its HLT";
+	while (ioctl(vcpu, KVM_RUN, 0) == 0) {
+		if (run->exit_reason == KVM_EXIT_HLT) {
+			t = now() - t0;
+			break;
+		}
+		if (run->exit_reason != KVM_EXIT_INTR)
+			break;
+	}
+out:
+	if (run_map != MAP_FAILED)
+		munmap(run_map, (size_t)run_size);
+	if (mem != MAP_FAILED)
+		munmap(mem, 0x10000);
+	if (vcpu >= 0)
+		close(vcpu);
+	if (vm >= 0)
+		close(vm);
+	if (kvm >= 0)
+		close(kvm);
+	return t;
+}
+
+/* guests/bench/vmexit.c on nestlab: its round trips between the start and
+ * end lines (the guest prints how many), best of three. */
+static void vmexit_bench(const char *image)
+{
+	const uint32_t trips = 1000000;
+	struct serial_marks m, best = { 0 };
+	for (int r = 0; r < 3; r++) {
+		if (!boot_nestlab(image, &m)) {
+			fprintf(stderr, "bench: %s did not run to its end on nestlab\n", image);
+			exit(1);
+		}
+		if (!best.end || m.end - m.start < best.end - best.start)
+			best = m;
+	}
+	double us = (best.end - best.start) / trips * 1e6;
+	printf("vm-exit round trip (CPUID exit, 10-instruction handler, VMRESUME): "
+	       "nestlab %.2f us, %.0f exits/s, %.1f guest instructions each\n",
+	       us, 1e6 / us, (double)(best.i_end - best.i_start) / trips);
+	const char *why;
+	double tk = 1e9;
+	for (int r = 0; r < 3; r++) {
+		double t = kvm_cpuid_loop(trips, &why);
+		if (t < 0) {
+			tk = -1;
+			break;
+		}
+		tk = t < tk ? t : tk;
+	}
+	if (tk > 0)
+		printf("  kvm (the same CPUID loop, exits handled in the host kernel): %.2f us, "
+		       "%.0f exits/s; nestlab/kvm time ratio %.2f\n",
+		       tk / trips * 1e6, trips / tk, us / (tk / trips * 1e6));
+	else
+		printf("  kvm: not measured (%s)\n", why);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t iters = 50000000;
-	const char *guest = NULL;
+	const char *guest = NULL, *vmexit_guest = NULL;
 	for (int k = 1; k < argc; k++) {
 		if (!strcmp(argv[k], "--guest") && k + 1 < argc)
 			guest = argv[++k];
+		else if (!strcmp(argv[k], "--vmexit-guest") && k + 1 < argc)
+			vmexit_guest = argv[++k];
 		else
 			iters = strtoull(argv[k], NULL, 0);
 	}
@@ -265,5 +378,7 @@ int main(int argc, char **argv)
 	}
 	if (guest)
 		boot_bench(guest);
+	if (vmexit_guest)
+		vmexit_bench(vmexit_guest);
 	return 0;
 }

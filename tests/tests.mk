@@ -35,4 +35,5 @@ run-soak: all
 	$(DIFF_BIN) --cases 200000 --seed $$(date +%s)
 
 run-bench: all
-	$(BENCH_BIN) --guest $(BUILD)/guests/bench/cpubound.elf
+	$(BENCH_BIN) --guest $(BUILD)/guests/bench/cpubound.elf \
+	    --vmexit-guest $(BUILD)/guests/bench/vmexit.elf
