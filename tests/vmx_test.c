@@ -955,3 +955,27 @@ Test(vmx, unrestricted_guest_in_real_mode)
 	cr_assert_eq(RUN(VMRESUME, 0, 0, 0), EMU_STOP_BUDGET);
 	cr_assert_eq(F(VM_EXIT_REASON), (1u << 31) | 33);
 }
+
+/* A task switch in a 32-bit guest exits (25.1.2) with the selector and
+ * its source in the qualification (table 27-2). */
+Test(vmx, task_switch_exit)
+{
+	enter_vmx_operation();
+	guest64_vmcs();
+	ept_identity();
+	F(SECONDARY_VM_EXEC_CONTROL) |= 1u << 7;          /* unrestricted: no paging needed */
+	F(VM_ENTRY_CONTROLS) &= ~(uint64_t)(1u << 9);
+	F(GUEST_CR0) = CR0_PE | CR0_NE | CR0_ET;
+	F(GUEST_CR4) = CR4_VMXE;
+	F(GUEST_CS_AR_BYTES) = 0xc09b;                       /* 32-bit code */
+	/* GDT: null, code, data, an available 32-bit TSS at 0x4900 */
+	uint64_t gdt[4] = { 0, 0x00cf9b000000ffffull, 0x00cf93000000ffffull,
+			    0x0000890049000067ull };
+	emu_phys_write(c, 0x4800, gdt, sizeof gdt);
+	F(GUEST_GDTR_BASE) = 0x4800;
+	/* jmp far 0x18:0 */
+	cr_assert_eq(LAUNCH("\xea\x00\x00\x00\x00\x18\x00", 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 9, "reason %lu", F(VM_EXIT_REASON));
+	cr_assert_eq(F(EXIT_QUALIFICATION), 0x18 | (2ull << 30), "selector 0x18, source JMP");
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE);
+}
