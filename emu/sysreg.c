@@ -143,7 +143,10 @@ void op_mov_cr(struct cpu *c, const struct insn *i)
 	case 2: c->cr2 = v; break;
 	case 3: cr3_write(c, v); break;
 	case 4: cr4_write(c, v); break;
-	default: cr8_write(c, v); break;
+	default:
+		if (!c->vmx.nonroot || !vmx_cr8_shadow_write(c, v))
+			cr8_write(c, v);
+		break;
 	}
 	c->brk |= BRK_STOP;
 }

@@ -979,3 +979,33 @@ Test(vmx, task_switch_exit)
 	cr_assert_eq(F(EXIT_QUALIFICATION), 0x18 | (2ull << 30), "selector 0x18, source JMP");
 	cr_assert_eq(F(GUEST_RIP), GUEST_CODE);
 }
+
+/* "use TPR shadow": CR8 is VTPR[7:4] in the virtual-APIC page; dropping
+ * it below TPR_THRESHOLD is a trap-like exit (29.1.2, 29.3). */
+Test(vmx, tpr_shadow)
+{
+	enter_vmx_operation();
+	guest64_vmcs();
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 21;
+	F(VIRTUAL_APIC_PAGE_ADDR) = 0x33000;
+	put32(0x33080, 0x50);                     /* VTPR: CR8 = 5 */
+	F(TPR_THRESHOLD) = 3;
+	c->gpr[R_AX] = 4;
+	/* mov rbx, cr8; mov cr8, rax (4: no exit); mov cr8, rcx (2: exit) */
+	c->gpr[R_CX] = 2;
+	cr_assert_eq(LAUNCH("\x44\x0f\x20\xc3\x44\x0f\x22\xc0\x44\x0f\x22\xc1\x90", 4),
+		     EMU_STOP_BUDGET);
+	cr_assert_eq(c->gpr[R_BX], 5, "MOV from CR8 reads VTPR[7:4]");
+	cr_assert_eq(F(VM_EXIT_REASON), 43);
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE + 12, "trap-like: after the MOV");
+	uint32_t v = 0;
+	emu_phys_read(c, 0x33080, &v, 4);
+	cr_assert_eq(v, 0x20);
+	/* a threshold above VTPR fails the entry's control checks */
+	guest64_vmcs();
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 21;
+	F(VIRTUAL_APIC_PAGE_ADDR) = 0x33000;
+	F(TPR_THRESHOLD) = 3;
+	cr_assert_eq(LAUNCH("\x90", 1), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_INSTRUCTION_ERROR), 7);
+}

@@ -93,6 +93,21 @@ static bool proc2_rules_ok(struct cpu *c)
 	return !(p2 & PROC2_UNRESTRICTED_GUEST) || (p2 & PROC2_ENABLE_EPT);
 }
 
+/* "use TPR shadow" (26.2.1.1): a 4 KiB-aligned virtual-APIC page within
+ * the physical width, TPR_THRESHOLD[31:4] clear and [3:0] not above
+ * VTPR[7:4]. */
+static bool tpr_shadow_ok(struct cpu *c)
+{
+	if (!(F(CPU_BASED_VM_EXEC_CONTROL) & PROC_USE_TPR_SHADOW))
+		return true;
+	uint64_t page = F(VIRTUAL_APIC_PAGE_ADDR);
+	uint8_t vtpr = 0;
+	if (!page_addr_ok(page) || (F(TPR_THRESHOLD) >> 4))
+		return false;
+	emu_phys_read(c, page + 0x80, &vtpr, 1);
+	return (F(TPR_THRESHOLD) & 0xf) <= (uint64_t)(vtpr >> 4);
+}
+
 static bool cr3_count_ok(struct cpu *c)
 {
 	uint64_t misc = 0;
@@ -260,6 +275,8 @@ static const struct entry_check checks[] = {
 	    "With 'use MSR bitmaps', MSR_BITMAP must be a 4 KiB-aligned address within the physical-address width."),
 	ROW(nmi_controls_ok, CHECK_CONTROL, "NMI controls", "26.2.1.1",
 	    "'virtual NMIs' needs 'NMI exiting', and 'NMI-window exiting' needs 'virtual NMIs'."),
+	ROW(tpr_shadow_ok, CHECK_CONTROL, "TPR shadow", "26.2.1.1",
+	    "With 'use TPR shadow', VIRTUAL_APIC_PAGE_ADDR must be 4 KiB-aligned within the physical width, TPR_THRESHOLD[31:4] clear and TPR_THRESHOLD[3:0] not above bits 7:4 of the VTPR (byte 0x80 of that page)."),
 	ROW(proc2_rules_ok, CHECK_CONTROL, "EPTP, VPID, shadowing, unrestricted guest", "26.2.1.1",
 	    "With 'enable EPT', EPT_POINTER needs memory type UC (0) or WB (6), a 4-level walk (bits 5:3 = 3), bits 11:7 clear and an address within the physical width; 'enable VPID' needs a non-zero VIRTUAL_PROCESSOR_ID; 'VMCS shadowing' needs 4 KiB-aligned VMREAD_BITMAP and VMWRITE_BITMAP; 'unrestricted guest' needs 'enable EPT'."),
 	ROW(cr3_count_ok, CHECK_CONTROL, "CR3-target count", "26.2.1.1",

@@ -166,8 +166,17 @@ void vmexit_on_mov_to_cr(struct cpu *c, unsigned cr, unsigned gpr, uint64_t *v)
 	}
 }
 
+/* VTPR, the TPR of the virtual-APIC page (29.1.1). */
+static uint32_t vtpr(struct cpu *c)
+{
+	uint32_t v = 0;
+	emu_phys_read(c, F(VIRTUAL_APIC_PAGE_ADDR) + 0x80, &v, 4);
+	return v & 0xff;
+}
+
 /* MOV from CRn: CR3 and CR8 may exit; CR0 and CR4 read the shadow in
- * the bits the host owns (so does SMSW). */
+ * the bits the host owns (so does SMSW); with a TPR shadow, CR8 reads
+ * VTPR[7:4]. */
 void vmexit_on_mov_from_cr(struct cpu *c, unsigned cr, unsigned gpr, uint64_t *v)
 {
 	switch (cr) {
@@ -184,8 +193,30 @@ void vmexit_on_mov_from_cr(struct cpu *c, unsigned cr, unsigned gpr, uint64_t *v
 	case 8:
 		if (vmx_proc(c, PROC_CR8_STORE_EXITING))
 			cr_exit(c, 8, CR_MOV_FROM, gpr, 0);
+		if (vmx_proc(c, PROC_USE_TPR_SHADOW))
+			*v = vtpr(c) >> 4;
 		return;
 	}
+}
+
+/* With "use TPR shadow", a MOV to CR8 that does not exit writes VTPR
+ * (byte 0x80 of the virtual-APIC page: CR8 in bits 7:4, 29.3) and not
+ * the APIC's TPR; if it drops below TPR_THRESHOLD, a trap-like VM exit
+ * follows the instruction (reason 43, 29.1.2). Returns false when there
+ * is no TPR shadow and CR8 is written as usual. */
+bool vmx_cr8_shadow_write(struct cpu *c, uint64_t v)
+{
+	if (!vmx_proc(c, PROC_USE_TPR_SHADOW))
+		return false;
+	if (v & ~0xfull)
+		emu_raise(c, VEC_GP, 0);
+	uint32_t t = (uint32_t)v << 4;
+	emu_phys_write(c, F(VIRTUAL_APIC_PAGE_ADDR) + 0x80, &t, 4);
+	if (v < (F(TPR_THRESHOLD) & 0xf)) {
+		c->cur = NULL; /* trap-like: the guest resumes after the MOV */
+		vmexit_simple(c, EXIT_REASON_TPR_BELOW_THRESHOLD, 0);
+	}
+	return true;
 }
 
 /* CLTS exits if the host owns TS and the shadow has it set; if the host

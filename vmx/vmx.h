@@ -92,6 +92,7 @@ void vmexit_on_pause(struct cpu *c);
 void vmexit_on_mov_to_cr(struct cpu *c, unsigned cr, unsigned gpr, uint64_t *v);
 void vmexit_on_mov_from_cr(struct cpu *c, unsigned cr, unsigned gpr, uint64_t *v);
 bool vmexit_on_clts(struct cpu *c);
+bool vmx_cr8_shadow_write(struct cpu *c, uint64_t v);
 void vmexit_on_lmsw(struct cpu *c, const struct insn *i, uint64_t *src);
 void vmexit_on_mov_dr(struct cpu *c, unsigned dr, unsigned gpr, bool from);
 void vmexit_on_desc_table(struct cpu *c, const struct insn *i, bool ldtr_tr, unsigned which);
