@@ -1009,3 +1009,77 @@ Test(vmx, tpr_shadow)
 	cr_assert_eq(LAUNCH("\x90", 1), EMU_STOP_BUDGET);
 	cr_assert_eq(F(VM_INSTRUCTION_ERROR), 7);
 }
+
+/* Garbage in: a VMCS with random fields, entered again and again, must
+ * give an architectural result every time (VMfail, an entry failure, or
+ * a guest that runs and exits) and never crash nestlab or run away. The
+ * EPT pointer and bitmaps may point anywhere, inside RAM or not. */
+/* The host's state, put back before each round (a random VMCS may have
+ * loaded garbage into it, or its MSR areas written over the tables). */
+struct host_snapshot {
+	uint64_t cr0, cr3, cr4, efer, rflags;
+	struct seg seg[6], ldtr, tr;
+	struct dtr gdtr, idtr;
+};
+
+static void host_save(struct host_snapshot *h)
+{
+	*h = (struct host_snapshot){ .cr0 = c->cr0, .cr3 = c->cr3, .cr4 = c->cr4,
+				     .efer = c->efer, .rflags = emu_get_rflags(c),
+				     .ldtr = c->ldtr, .tr = c->tr, .gdtr = c->gdtr, .idtr = c->idtr };
+	memcpy(h->seg, c->seg, sizeof h->seg);
+}
+
+static void host_restore(const struct host_snapshot *h)
+{
+	put64(0x20000, 0x21000 | 3);
+	put64(0x21000, 0x83);
+	c->cr0 = h->cr0, c->cr3 = h->cr3, c->cr4 = h->cr4, c->efer = h->efer;
+	memcpy(c->seg, h->seg, sizeof c->seg);
+	c->ldtr = h->ldtr, c->tr = h->tr, c->gdtr = h->gdtr, c->idtr = h->idtr;
+	emu_set_rflags(c, h->rflags);
+	c->cpl = 0;
+	c->halted = c->triple = false;
+	c->vmx.abort = 0;
+	c->vmx.nonroot = c->vmx.ept_active = false;
+	c->tlb_vctx = 0;
+	emu_update_mode(c);
+	tlb_update_ctx(c);
+	emu_flush_tlb(c);
+	put32(VMXON_R, VMCS_REVISION);
+	put32(VMCS_A, VMCS_REVISION);
+}
+
+Test(vmx, random_vmcs_never_crashes)
+{
+	enter_vmx_operation();
+	struct host_snapshot host;
+	host_save(&host);
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	unsigned entered = 0, failed = 0;
+	for (int round = 0; round < 3000; round++) {
+		host_restore(&host);
+		guest64_vmcs();
+		ept_identity();
+		F(SECONDARY_VM_EXEC_CONTROL) |= (1u << 5) | (1u << 14) | (1u << 7);
+		F(VIRTUAL_PROCESSOR_ID) = 1;
+		/* spoil a few fields at random: any value, or a flipped bit */
+		for (int k = 0; k < 4; k++) {
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			unsigned f = (unsigned)(seed >> 33) % VMCS_NFIELDS;
+			uint64_t r = seed ^ (seed >> 29);
+			c->vmx.field[f] = (seed & 1) ? r : c->vmx.field[f] ^ (1ull << (r & 63));
+		}
+		c->vmx.field[VMCS_VMCS_LINK_POINTER] = (seed & 2) ? ~0ull : VMCS_B;
+		put32(VMCS_B, VMCS_REVISION | (1u << 31));
+		uint64_t entries = c->vmx.entries;
+		enum emu_stop s = LAUNCH("\x0f\xa2\x0f\x01\xc1\xf4", 20);
+		cr_assert(s == EMU_STOP_BUDGET || s == EMU_STOP_HLT || s == EMU_STOP_TRIPLE ||
+			  s == EMU_STOP_EXCEPTION, "round %d: stop %d", round, s);
+		if (c->vmx.entries > entries)
+			entered++;
+		else
+			failed++;
+	}
+	cr_assert(entered > 300 && failed > 300, "entered %u, failed %u", entered, failed);
+}
