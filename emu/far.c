@@ -362,7 +362,12 @@ void op_iret(struct cpu *c, const struct insn *i)
 	uint64_t fl = mem_read(c, SEG_SS, (sp + 2 * bytes) & m, sz);
 	uint64_t cur = emu_get_rflags(c);
 
-	c->nmi_blocked = false; /* IRET ends NMI blocking (SDM 6.7.1) */
+	if (c->nmi_blocked) {
+		/* IRET ends NMI blocking (SDM 6.7.1): a waiting NMI (or an
+		 * open NMI window) is due at the next boundary */
+		c->nmi_blocked = false;
+		c->brk |= BRK_STOP;
+	}
 	if (!(c->cr0 & CR0_PE)) {
 		uint64_t mask = sz == SZ16 ? 0xffff : 0x3f7fd5 & ~(uint64_t)(FL_VM | FL_VIP | FL_VIF);
 		sp_set(c, sp + 3 * bytes);
