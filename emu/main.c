@@ -468,9 +468,15 @@ static int cmd_run(int argc, char **argv)
 	if (o.stats) {
 		say(STATS, (unsigned long long)c->icount, t,
 		    t > 0 ? (double)c->icount / t / 1e6 : 0.0, end);
-		if (c->vmx.entries)
+		if (c->vmx.entries) {
 			say(STATS_VMX, (unsigned long long)c->vmx.entries,
 			    (unsigned long long)c->vmx.exits);
+			for (unsigned r = 0; r < VMX_EXIT_REASONS; r++)
+				if (c->vmx.exits_by_reason[r])
+					say(STATS_VMX_REASON,
+					    (unsigned long long)c->vmx.exits_by_reason[r], r,
+					    vmx_exit_reason_name(r));
+		}
 	}
 	static const char *const reasons[] = {
 		[EMU_STOP_BUDGET] = "budget", [EMU_STOP_HLT] = "halt",

@@ -291,6 +291,7 @@ _Noreturn void vmexit(struct cpu *c, const struct exit_info *x)
 	c->vmx.nonroot = false;
 	c->vmx.ept_active = false;
 	c->vmx.exits++;
+	c->vmx.exits_by_reason[(x->reason & 0xffff) % VMX_EXIT_REASONS]++;
 	c->in_delivery = c->was_delivering = false;
 	emit_exit(c, x, rip);
 	load_host(c, x->nmi_exit);

@@ -20,6 +20,9 @@ enum vm_insn_error {
 /* The SDM's text for a VM-instruction error number, or NULL. */
 const char *vmx_error_text(unsigned num);
 
+/* Basic exit reasons are below this (appendix C). */
+#define VMX_EXIT_REASONS 80
+
 /* The revision identifier of nestlab's VMCS format (IA32_VMX_BASIC[30:0]). */
 #define VMCS_REVISION 0x4e4c0001u
 #define VMCS_INVALID_PTR (~0ull)
@@ -42,6 +45,7 @@ struct vmx_state {
 	bool current_is_shadow;  /* its shadow-VMCS indicator (revision bit 31) */
 	uint32_t abort;          /* the VMX-abort indicator, if a VM exit aborted (27.7) */
 	uint64_t entries, exits; /* VM entries and exits, for --stats */
+	uint64_t exits_by_reason[VMX_EXIT_REASONS]; /* by basic exit reason */
 	struct {                 /* the TLB's VMX contexts 1-15 (vmx/tlbctx.c) */
 		bool used;
 		uint16_t vpid;
