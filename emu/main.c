@@ -13,6 +13,7 @@
 #include "emu/pc.h"
 #include "emu/trace.h"
 #include "emu/vtime.h"
+#include "vmx/entry.h"
 
 #define NESTLAB_VERSION "0.1.0"
 
@@ -323,6 +324,29 @@ static void say_exception_name(const struct exc *e, char *err, size_t n)
 		snprintf(err, n, msg(lang, MSG_ERROR_CODE), e->error);
 }
 
+/* The last VM entry that failed, and why: the check's name, section and
+ * the sentence from the check table (vmx/entry.c), for a student whose
+ * hypervisor never got its guest running. */
+static void say_failed_entry(const struct cpu *c)
+{
+	char why[512];
+	const struct entry_check *k = c->vmx.failed.check;
+	unsigned err = c->vmx.failed.error;
+	if (k && err)
+		snprintf(why, sizeof why, msg(lang, MSG_VMX_FAIL_CHECK), "VMfailValid", err,
+			 k->name, k->sdm, k->why);
+	else if (k)
+		snprintf(why, sizeof why, msg(lang, MSG_VMX_FAIL_GUEST), k->name, k->sdm, k->why);
+	else if (c->vmx.failed.reason)
+		snprintf(why, sizeof why, "%s", msg(lang, MSG_VMX_FAIL_MSR));
+	else if (err)
+		snprintf(why, sizeof why, msg(lang, MSG_VMX_FAIL_ERROR), err, vmx_error_text(err));
+	else
+		snprintf(why, sizeof why, "%s", msg(lang, MSG_VMX_FAIL_INVALID));
+	say(VMX_FAILED_ENTRIES, (unsigned long long)c->vmx.failed.count,
+	    (unsigned long long)c->vmx.failed.rip, why);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
@@ -465,6 +489,8 @@ static int cmd_run(int argc, char **argv)
 		snprintf(end, sizeof end, "%s", msg(lang, MSG_END_BUDGET));
 		break;
 	}
+	if (c->vmx.failed.count && (o.stats || stop != EMU_STOP_EXIT))
+		say_failed_entry(c);
 	if (o.stats) {
 		say(STATS, (unsigned long long)c->icount, t,
 		    t > 0 ? (double)c->icount / t / 1e6 : 0.0, end);

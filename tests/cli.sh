@@ -105,6 +105,15 @@ for bits in 64 32; do
 	fi
 done
 
+# VT-x: a hypervisor's failed VM entries are summed up with the check that
+# failed, and --stats counts the exits by reason; in Portuguese too.
+vmx=build/guests/tests/vmx_entry.elf
+if [ -f "$vmx" ]; then
+	check vmx-failed-entry 33 "VM entries failed; the last, at RIP" -- "$nl" run "$vmx" --stats
+	check vmx-exit-reasons 33 "VMCALL" -- "$nl" run "$vmx" --stats
+	check vmx-failed-entry-pt 33 "entradas de VM falharam" -- "$nl" run "$vmx" --stats --lang pt-BR
+fi
+
 # Determinism: the same image twice gives the same event stream, event for
 # event (timers, interrupts and all), and the same serial output.
 det=build/guests/tests/interrupts.elf

@@ -37,6 +37,17 @@ static void emit_entry(struct cpu *c, bool launch, bool ok, unsigned err,
 	evt_emit(c, &e);
 }
 
+/* Remember a failed entry for the end-of-run report (emu/main.c). */
+static void note_failure(struct cpu *c, uint64_t rip, unsigned error, uint32_t reason,
+			 const struct entry_check *check)
+{
+	c->vmx.failed.count++;
+	c->vmx.failed.rip = rip;
+	c->vmx.failed.error = (uint8_t)error;
+	c->vmx.failed.reason = reason;
+	c->vmx.failed.check = check;
+}
+
 /* --- 26.3.2: loading the guest state --- */
 
 static void load_segments(struct cpu *c)
@@ -149,27 +160,30 @@ static void inject(struct cpu *c)
 void vmx_enter(struct cpu *c, bool launch)
 {
 	const struct insn *i = c->cur;
+	uint64_t at = c->rip - i->len; /* the VMLAUNCH/VMRESUME, for reports */
 	vmx_common_checks(c, i, launch ? EXIT_REASON_VMLAUNCH : EXIT_REASON_VMRESUME);
 	if (c->vmx.vmcs_ptr == VMCS_INVALID_PTR || c->vmx.current_is_shadow) {
+		note_failure(c, at, 0, 0, NULL);
 		vm_fail_invalid(c); /* a shadow VMCS cannot be entered (24.10) */
 		return;
 	}
-	if (c->icount < c->shadow_until && c->shadow_movss) {
-		vm_fail_valid(c, VMERR_ENTRY_MOV_SS_BLOCKING);
-		return;
-	}
-	if (launch && c->vmx.launch != VMCS_CLEAR) {
-		vm_fail_valid(c, VMERR_VMLAUNCH_NONCLEAR_VMCS);
-		return;
-	}
-	if (!launch && c->vmx.launch != VMCS_LAUNCHED) {
-		vm_fail_valid(c, VMERR_VMRESUME_NONLAUNCHED_VMCS);
+	unsigned err = 0;
+	if (c->icount < c->shadow_until && c->shadow_movss)
+		err = VMERR_ENTRY_MOV_SS_BLOCKING;
+	else if (launch && c->vmx.launch != VMCS_CLEAR)
+		err = VMERR_VMLAUNCH_NONCLEAR_VMCS;
+	else if (!launch && c->vmx.launch != VMCS_LAUNCHED)
+		err = VMERR_VMRESUME_NONLAUNCHED_VMCS;
+	if (err) {
+		note_failure(c, at, err, 0, NULL);
+		vm_fail_valid(c, err);
 		return;
 	}
 	const struct entry_check *bad = vmx_check_entry(c);
 	if (bad && bad->kind != CHECK_GUEST) {
-		unsigned err = bad->kind == CHECK_CONTROL ? VMERR_ENTRY_INVALID_CONTROLS
-							  : VMERR_ENTRY_INVALID_HOST_STATE;
+		err = bad->kind == CHECK_CONTROL ? VMERR_ENTRY_INVALID_CONTROLS
+						 : VMERR_ENTRY_INVALID_HOST_STATE;
+		note_failure(c, at, err, 0, bad);
 		emit_entry(c, launch, false, err, bad);
 		vm_fail_valid(c, err);
 		return;
@@ -177,6 +191,7 @@ void vmx_enter(struct cpu *c, bool launch)
 	if (bad) {
 		/* Invalid guest state: a VM exit that loads the host state
 		 * and saves nothing of the guest's (26.7). */
+		note_failure(c, at, 0, EXIT_REASON_INVALID_GUEST_STATE, bad);
 		emit_entry(c, launch, false, 0, bad);
 		struct exit_info x = { .reason = EXIT_REASON_ENTRY_FAILURE |
 						 EXIT_REASON_INVALID_GUEST_STATE,
@@ -190,6 +205,7 @@ void vmx_enter(struct cpu *c, bool launch)
 	c->cur = NULL; /* from here on, RIP is the guest's */
 	uint64_t bad_msr = vmx_load_msrs(c, F(VM_ENTRY_MSR_LOAD_ADDR), F(VM_ENTRY_MSR_LOAD_COUNT));
 	if (bad_msr) {
+		note_failure(c, at, 0, EXIT_REASON_MSR_LOADING, NULL);
 		emit_entry(c, launch, false, 0, NULL);
 		struct exit_info x = { .reason = EXIT_REASON_ENTRY_FAILURE | EXIT_REASON_MSR_LOADING,
 				       .qual = bad_msr };

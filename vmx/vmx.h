@@ -10,6 +10,7 @@
 
 struct cpu;
 struct insn;
+struct entry_check;
 
 enum vm_insn_error {
 #define VMERR(name, num, text) VMERR_##name = num,
@@ -45,6 +46,13 @@ struct vmx_state {
 	bool current_is_shadow;  /* its shadow-VMCS indicator (revision bit 31) */
 	uint32_t abort;          /* the VMX-abort indicator, if a VM exit aborted (27.7) */
 	uint64_t entries, exits; /* VM entries and exits, for --stats */
+	struct {                 /* VM entries that failed, and the last one's why */
+		uint64_t count;
+		uint64_t rip;            /* of its VMLAUNCH/VMRESUME */
+		const struct entry_check *check; /* the row that failed, or NULL */
+		uint8_t error;           /* its VM-instruction error (0: none) */
+		uint32_t reason;         /* its exit reason (33, 34), or 0 */
+	} failed;
 	uint64_t exits_by_reason[VMX_EXIT_REASONS]; /* by basic exit reason */
 	struct {                 /* the TLB's VMX contexts 1-15 (vmx/tlbctx.c) */
 		bool used;
