@@ -332,11 +332,12 @@ static void say_failed_entry(const struct cpu *c)
 	char why[512];
 	const struct entry_check *k = c->vmx.failed.check;
 	unsigned err = c->vmx.failed.error;
+	const char *sentence = k ? (lang == LANG_PT_BR ? k->why_pt : k->why) : NULL;
 	if (k && err)
 		snprintf(why, sizeof why, msg(lang, MSG_VMX_FAIL_CHECK), "VMfailValid", err,
-			 k->name, k->sdm, k->why);
+			 k->name, k->sdm, sentence);
 	else if (k)
-		snprintf(why, sizeof why, msg(lang, MSG_VMX_FAIL_GUEST), k->name, k->sdm, k->why);
+		snprintf(why, sizeof why, msg(lang, MSG_VMX_FAIL_GUEST), k->name, k->sdm, sentence);
 	else if (c->vmx.failed.reason)
 		snprintf(why, sizeof why, "%s", msg(lang, MSG_VMX_FAIL_MSR));
 	else if (err)

@@ -367,6 +367,7 @@ Test(vmx, entry_checks_one_rule_at_a_time)
 		cr_assert(rows[k].sdm && (!strncmp(rows[k].sdm, "26.2", 4) ||
 					  !strncmp(rows[k].sdm, "26.3", 4)), "%s", rows[k].name);
 		cr_assert(rows[k].why && strlen(rows[k].why) > 20, "%s", rows[k].name);
+		cr_assert(rows[k].why_pt && strlen(rows[k].why_pt) > 20, "%s", rows[k].name);
 	}
 }
 

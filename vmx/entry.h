@@ -16,6 +16,7 @@ struct entry_check {
 	const char *name;    /* what is checked, in the SDM's words */
 	const char *sdm;     /* the section */
 	const char *why;     /* the sentence a student can act on */
+	const char *why_pt;  /* the same in Brazilian Portuguese */
 	uint8_t qual;        /* for CHECK_GUEST: the exit qualification (26.7) */
 };
 
