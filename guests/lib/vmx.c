@@ -755,3 +755,53 @@ uint64_t vmx_expect_vmcall(struct vcpu *v, uint64_t nr)
 	vmx_skip_instruction(v);
 	return v->regs.rdi;
 }
+
+/* ---- decoding an exit ---- */
+
+uint64_t vmx_guest_gpr(const struct vcpu *v, unsigned n)
+{
+	/* struct vcpu_regs has its own order, without RSP. */
+	switch (n) {
+	case GPR_RAX: return v->regs.rax;
+	case GPR_RCX: return v->regs.rcx;
+	case GPR_RDX: return v->regs.rdx;
+	case GPR_RBX: return v->regs.rbx;
+	case GPR_RSP: return vmcs_read(GUEST_RSP);
+	case GPR_RBP: return v->regs.rbp;
+	case GPR_RSI: return v->regs.rsi;
+	case GPR_RDI: return v->regs.rdi;
+	case GPR_R8: return v->regs.r8;
+	case GPR_R9: return v->regs.r9;
+	case GPR_R10: return v->regs.r10;
+	case GPR_R11: return v->regs.r11;
+	case GPR_R12: return v->regs.r12;
+	case GPR_R13: return v->regs.r13;
+	case GPR_R14: return v->regs.r14;
+	case GPR_R15: return v->regs.r15;
+	default: TEST_FAIL("register number %u", n);
+	}
+}
+
+/* Instruction information for a memory operand (tables 27-13, 27-14):
+ * scaling in bits 1:0, address size in 9:7 (0 = 16, 1 = 32, 2 = 64 bits),
+ * segment in 17:15 (ES, CS, SS, DS, FS, GS: the order of the VMCS's
+ * guest segment fields), index register in 21:18 unless bit 22, base
+ * register in 26:23 unless bit 27. */
+uint64_t vmx_exit_operand_addr(const struct vcpu *v)
+{
+	uint32_t info = v->exit_insn_info;
+	unsigned scale = info & 3, asize = (info >> 7) & 7, seg = (info >> 15) & 7;
+	uint64_t offset = v->exit_qual;   /* the displacement, sign-extended */
+	if (!(info & (1u << 27)))
+		offset += vmx_guest_gpr(v, (info >> 23) & 0xf);
+	if (!(info & (1u << 22)))
+		offset += vmx_guest_gpr(v, (info >> 18) & 0xf) << scale;
+	if (asize == 2) {
+		/* 64-bit mode: only FS and GS have a base (vol. 3A, 3.4.4). */
+		if (seg == 4 || seg == 5)
+			offset += vmcs_read(GUEST_ES_BASE + 2 * seg);
+		return offset;
+	}
+	offset &= asize == 0 ? 0xffff : 0xffffffff;
+	return (vmcs_read(GUEST_ES_BASE + 2 * seg) + offset) & 0xffffffff;
+}

@@ -493,6 +493,21 @@ uint64_t vmx_run_to_done(struct vcpu *v);
  * step over it and return value. */
 uint64_t vmx_expect_vmcall(struct vcpu *v, uint64_t nr);
 
+/* ---- decoding an exit ---- */
+
+/* The guest's general-purpose register n, numbered as in exit
+ * qualifications and the instruction-information field (enum vmx_gpr;
+ * tables 27-3, 27-13, 27-14). RSP is GUEST_RSP of the current VMCS. */
+uint64_t vmx_guest_gpr(const struct vcpu *v, unsigned n);
+
+/* The linear address of the memory operand of the instruction that made
+ * v exit (VMCLEAR, VMPTRLD, VMPTRST, VMXON; the memory forms of VMREAD,
+ * VMWRITE, INVEPT and INVVPID): segment base + base register + index
+ * register * scale + displacement, from the instruction information
+ * (27.2.5, tables 27-13 and 27-14) and the exit qualification, which
+ * holds the displacement (27.2.1). v's VMCS must be current. */
+uint64_t vmx_exit_operand_addr(const struct vcpu *v);
+
 /* In the guest: VMCALL with RAX = nr and RDI = arg; returns RAX as the
  * host left it. */
 static inline uint64_t vmcall(uint64_t nr, uint64_t arg)
