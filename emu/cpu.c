@@ -9,6 +9,7 @@
 #include "emu/flags.h"
 #include "emu/mem.h"
 #include "emu/paging.h"
+#include "emu/sysreg.h"
 #include "emu/xsave.h"
 
 /* The most RAM a machine may have: 64 GiB, below the 39-bit physical
@@ -78,12 +79,13 @@ void emu_reset_flat(struct cpu *c, int code_sz)
 	c->cpl = 0;
 	memset(&c->msr, 0, sizeof c->msr);
 	c->msr.pat = 0x0007040600070406ull;  /* the reset value (SDM vol. 3A, 12.12.4) */
-	c->msr.misc_enable = 1;              /* fast strings */
+	c->msr.misc_enable = 1 | MISC_ENABLE_MONITOR; /* fast strings, MONITOR FSM */
 	c->tsc_offset = 0;
 	c->tsc_aux = 0;
 	xsave_reset(c);
 	vmx_reset(c);
-	c->halted = c->exit_requested = c->triple = false;
+	c->halted = c->mwaiting = c->exit_requested = c->triple = false;
+	c->monitor_armed = c->init_pending = c->init_reset = false;
 	c->in_delivery = c->nmi_pending = c->nmi_blocked = false;
 	c->shadow_until = 0;
 	c->last_delivered.vector = 0xff;

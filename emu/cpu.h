@@ -129,6 +129,7 @@ enum emu_stop {
 	EMU_STOP_EXCEPTION, /* an exception was raised (see cpu->exc) */
 	EMU_STOP_EXIT,      /* the guest wrote isa-debug-exit (see exit_code) */
 	EMU_STOP_TRIPLE,    /* a triple fault shut the CPU down (see first_exc, exc) */
+	EMU_STOP_INIT,      /* an INIT signal reset the CPU (no firmware to go on) */
 };
 
 struct block;
@@ -242,6 +243,14 @@ struct cpu {
 	jmp_buf unwind;          /* emu_raise() longjmps here; valid inside emu_run() */
 	bool in_run;             /* unwind is valid */
 	bool halted;             /* executed HLT, waiting for an interrupt */
+	bool mwaiting;           /* ... or MWAIT: a VM exit saves the active state */
+	bool mwait_ibreak;       /* MWAIT with ECX[0] = 1: a masked interrupt
+	                            ends the wait too (and is not delivered) */
+	bool monitor_armed;      /* MONITOR armed the address-range monitor ... */
+	uint64_t monitor_pa;     /* ... on this 64-byte line (physical address) */
+	bool init_pending;       /* an INIT signal waits: blocked in VMX root
+	                            operation (SDM vol. 3C, 24.8) */
+	bool init_reset;         /* ... taken outside VMX: the run ends */
 	bool exit_requested;     /* a device asked the run to end */
 	uint8_t brk;             /* leave the decoded block after this instruction:
 	                            BRK_JUMP (RIP, mode or code changed) and/or

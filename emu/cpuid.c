@@ -22,6 +22,7 @@
 #define F1_EDX_CMOV   (1u << 15)
 #define F1_EDX_PAT    (1u << 16)
 #define F1_EDX_PSE36  (1u << 17)
+#define F1_ECX_MONITOR (1u << 3)
 #define F1_ECX_CX16   (1u << 13)
 #define F1_ECX_PCID   (1u << 17)
 #define F1_ECX_X2APIC (1u << 21)
@@ -74,11 +75,21 @@ void emu_cpuid(uint32_t leaf, uint32_t subleaf, struct cpuid_leaf *o)
 		 * 64-byte cache lines, APIC ID 0. */
 		o->eax = 0x000306a9;
 		o->ebx = (1u << 16) | (8u << 8);
-		o->ecx = F1_ECX_CX16 | F1_ECX_PCID | F1_ECX_X2APIC | F1_ECX_MOVBE |
+		o->ecx = F1_ECX_MONITOR | F1_ECX_CX16 | F1_ECX_PCID | F1_ECX_X2APIC | F1_ECX_MOVBE |
 			 F1_ECX_POPCNT | F1_ECX_TSCDL | F1_ECX_XSAVE;
 		o->edx = F1_EDX_DE | F1_EDX_PSE | F1_EDX_TSC | F1_EDX_MSR | F1_EDX_PAE |
 			 F1_EDX_CX8 | F1_EDX_APIC | F1_EDX_SEP | F1_EDX_MTRR | F1_EDX_PGE |
 			 F1_EDX_CMOV | F1_EDX_PAT | F1_EDX_PSE36;
+		break;
+	case 5:
+		/* MONITOR/MWAIT: the monitored line is 64 bytes; ECX[0]: the
+		 * extensions are enumerated, ECX[1]: an interrupt ends MWAIT
+		 * even when masked (MWAIT ECX[0]). EDX: one C1 sub-state
+		 * (hint EAX = 0); the model has one way of waiting. */
+		o->eax = 64;
+		o->ebx = 64;
+		o->ecx = 3;
+		o->edx = 1u << 4;
 		break;
 	case 7:
 		if (subleaf == 0) {

@@ -212,7 +212,7 @@ static struct block *build(struct cpu *c, uint64_t pa, uint64_t rip)
 	d->hash[h] = b;
 	uint64_t p = pa >> PAGE_SHIFT;
 	if (!d->page[p])
-		tlb_protect_code(c, pa); /* first code on this page: no more fast stores */
+		tlb_write_protect(c, pa); /* first code on this page: no more fast stores */
 	b->pnext = d->page[p];
 	d->page[p] = b;
 	return b;

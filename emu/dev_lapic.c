@@ -479,8 +479,15 @@ static void send_ipi(struct lapic *l)
 	} else if (mode == DM_NMI) {
 		l->nmi_pending = true;
 		kick(l);
+	} else if (mode == DM_INIT && (lo & (3u << 14)) != (2u << 14) && ((lo >> 18) & 3) != 1) {
+		/* INIT to ourselves, by destination or to all (the "self"
+		 * shorthand is for fixed IPIs only); "INIT level de-assert"
+		 * (level 0, level-triggered) does nothing (10.6.1). */
+		l->c->init_pending = true;
+		kick(l);
 	}
-	/* SMI, INIT, SIPI: not modelled for one CPU */
+	/* SMI: no SMM. SIPI: only a CPU in wait-for-SIPI takes it, and the
+	 * one CPU is running this write. */
 }
 
 /* --- register access, shared by MMIO and MSRs --- */

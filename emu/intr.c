@@ -302,6 +302,16 @@ bool emu_handle_exception(struct cpu *c)
 bool emu_take_interrupt(struct cpu *c)
 {
 	const struct intc_ops *ic = c->intc;
+	if (unlikely(c->init_pending)) {
+		/* INIT: a VM exit in VMX non-root operation, blocked in VMX
+		 * root operation (until VMXOFF); otherwise the processor
+		 * resets to its INIT state (SDM vol. 3A, 9.1), and with no
+		 * firmware at the reset vector the run ends there. */
+		if (c->vmx.nonroot)
+			vmexit_on_init(c);
+		else if (!c->vmx.on)
+			c->init_reset = true;
+	}
 	if (unlikely(c->vmx.nonroot))
 		vmexit_on_interrupt(c); /* interrupt window, NMI and interrupt exiting */
 	bool shadow = c->icount < c->shadow_until;

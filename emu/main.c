@@ -26,6 +26,7 @@ enum {
 	EXIT_GUEST_EXCEPTION = 6,
 	EXIT_BUDGET = 8,
 	EXIT_TRIPLE = 10,
+	EXIT_INIT = 12,
 };
 
 static enum lang lang;
@@ -468,6 +469,11 @@ static int cmd_run(int argc, char **argv)
 		status = EXIT_TRIPLE;
 		snprintf(end, sizeof end, "%s", msg(lang, MSG_END_TRIPLE));
 		break;
+	case EMU_STOP_INIT:
+		say(STOP_INIT, (unsigned long long)c->rip, mode_name(c));
+		status = EXIT_INIT;
+		snprintf(end, sizeof end, "%s", msg(lang, MSG_END_INIT));
+		break;
 	default:
 		if (timed_out)
 			say(STOP_TIMEOUT, t, (unsigned long long)c->icount,
@@ -508,7 +514,7 @@ static int cmd_run(int argc, char **argv)
 	static const char *const reasons[] = {
 		[EMU_STOP_BUDGET] = "budget", [EMU_STOP_HLT] = "halt",
 		[EMU_STOP_EXCEPTION] = "exception", [EMU_STOP_EXIT] = "exit",
-		[EMU_STOP_TRIPLE] = "triple-fault",
+		[EMU_STOP_TRIPLE] = "triple-fault", [EMU_STOP_INIT] = "init",
 	};
 	trace_close(tr, timed_out ? "timeout" : reasons[stop], (unsigned)status);
 out:

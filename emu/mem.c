@@ -99,7 +99,7 @@ uint64_t mem_translate(struct cpu *c, uint64_t lin, enum acc acc)
 		struct tlb_entry *e = tlb_slot(c, lin);
 		uint64_t tag = tlb_tag(c, lin);
 		e->tag_read = r ? tag : ~0ull;
-		e->tag_write = wr && !dcache_page_has_code(c, pa) ? tag : ~0ull;
+		e->tag_write = wr && !dcache_page_has_code(c, pa) && !page_watched(c, pa) ? tag : ~0ull;
 		e->tag_exec = x ? tag : ~0ull;
 		e->phys = pa & PAGE_MASK;
 		e->host = host;
@@ -110,7 +110,7 @@ uint64_t mem_translate(struct cpu *c, uint64_t lin, enum acc acc)
 	return pa;
 }
 
-void tlb_protect_code(struct cpu *c, uint64_t pa)
+void tlb_write_protect(struct cpu *c, uint64_t pa)
 {
 	for (int k = 0; k < TLB_ENTRIES; k++)
 		if (c->tlb[k].phys == (pa & PAGE_MASK))
@@ -238,6 +238,8 @@ static void write_in_page(struct cpu *c, uint64_t lin, int bytes, uint64_t v)
 	if (p && pa + bytes <= c->bus->ram_size) {
 		if (dcache_page_has_code(c, pa))
 			dcache_invalidate_page(c, pa);
+		if (unlikely(c->monitor_armed))
+			monitor_store(c, pa, (size_t)bytes);
 		store_le(p, bytes, v);
 		return;
 	}
@@ -285,6 +287,8 @@ bool emu_phys_write(struct cpu *c, uint64_t pa, const void *buf, size_t len)
 	if (pa > c->bus->ram_size || len > c->bus->ram_size - pa)
 		return false;
 	dcache_invalidate_range(c, pa, len);
+	if (unlikely(c->monitor_armed))
+		monitor_store(c, pa, len);
 	memcpy(c->bus->ram + pa, buf, len);
 	return true;
 }

@@ -150,8 +150,19 @@ static inline uint8_t *ram_ptr(struct cpu *c, uint64_t pa)
 	return pa < c->bus->ram_size ? c->bus->ram + pa : NULL;
 }
 
-/* Drop write permission from TLB entries that map physical page pa. */
-void tlb_protect_code(struct cpu *c, uint64_t pa);
+/* Drop write permission from TLB entries that map physical page pa:
+ * stores to it take the slow path (decoded code, a MONITOR line). */
+void tlb_write_protect(struct cpu *c, uint64_t pa);
+
+/* A store to RAM that the slow path sees while MONITOR is armed: one to
+ * the monitored line disarms it (emu/sys.c). */
+void monitor_store(struct cpu *c, uint64_t pa, size_t len);
+
+/* Whether stores to physical page pa must take the slow path. */
+static inline bool page_watched(const struct cpu *c, uint64_t pa)
+{
+	return c->monitor_armed && ((pa ^ c->monitor_pa) & PAGE_MASK) == 0;
+}
 
 /* TLB invalidation with the architectural rules (SDM vol. 3A, 4.10.4):
  * one page in every context (INVLPG, INVPCID type 0 with pcid < 0), or

@@ -60,7 +60,7 @@ OP(op_jmp_rel); OP(op_jmp_Ev); OP(op_call_rel); OP(op_call_Ev);
 OP(op_ret); OP(op_loop); OP(op_jcxz);
 
 /* sys.c: flags, CPU identification, time, I/O, halting */
-OP(op_nop); OP(op_ud2); OP(op_hlt); OP(op_cmc); OP(op_clc); OP(op_stc);
+OP(op_nop); OP(op_ud2); OP(op_hlt); OP(op_monitor); OP(op_mwait); OP(op_cmc); OP(op_clc); OP(op_stc);
 OP(op_cld); OP(op_std); OP(op_cli); OP(op_sti); OP(op_cpuid); OP(op_rdtsc); OP(op_rdpmc);
 OP(op_fence); OP(op_in); OP(op_out);
 

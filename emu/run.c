@@ -55,8 +55,16 @@ static uint64_t look_around(struct cpu *c, uint64_t end)
 			return 0;
 		if (emu_take_interrupt(c))
 			continue; /* delivered: maybe another is due right away */
+		if (c->init_reset)
+			return 0;
 		if (!c->halted)
 			break;
+		if (c->mwaiting && c->mwait_ibreak && c->intc && c->intc->pending(c) >= 0) {
+			/* MWAIT with ECX[0] = 1: an interrupt ends the wait
+			 * even while masked; it stays pending. */
+			c->halted = false;
+			break;
+		}
 		/* Halted with nothing to take: sleep until the next timer, in
 		 * virtual time; if none is armed, nothing can wake the CPU and
 		 * the run stops here. */
@@ -168,6 +176,8 @@ enum emu_stop emu_run(struct cpu *c, uint64_t budget)
 		return EMU_STOP_EXIT;
 	if (c->triple)
 		return EMU_STOP_TRIPLE;
+	if (c->init_reset)
+		return EMU_STOP_INIT;
 	if (c->vtime_out)
 		return EMU_STOP_BUDGET;
 	return c->halted ? EMU_STOP_HLT : EMU_STOP_BUDGET;

@@ -1,5 +1,5 @@
 /* Flag instructions, NOPs, UD2, HLT, CLI/STI, CPUID, RDTSC, the fences,
- * IN/OUT. */
+ * IN/OUT, MONITOR/MWAIT. */
 #include "emu/cpuid.h"
 #include "emu/exec.h"
 #include "emu/io.h"
@@ -29,7 +29,64 @@ void op_hlt(struct cpu *c, const struct insn *i)
 	if (c->vmx.nonroot)
 		vmexit_on_hlt(c);
 	c->halted = true;
+	c->mwaiting = false;
 	c->brk |= BRK_STOP;
+}
+
+/* MONITOR and MWAIT are CPL-0 instructions while IA32_MISC_ENABLE[18]
+ * (and so CPUID.1:ECX.MONITOR) is set; otherwise #UD (SDM vol. 2). */
+static void need_monitor(struct cpu *c)
+{
+	if (!(c->msr.misc_enable & MISC_ENABLE_MONITOR) || c->cpl != 0)
+		emu_raise_noerr(c, VEC_UD);
+}
+
+/* 0F 01 C8: MONITOR arms the address-range monitor on the 64-byte line
+ * that contains DS:rAX (segment overrides apply). ECX holds extensions,
+ * of which there are none; EDX hints are ignored. The address is
+ * translated as a read (it may fault), but nothing is read. */
+void op_monitor(struct cpu *c, const struct insn *i)
+{
+	need_monitor(c);
+	if (c->vmx.nonroot)
+		vmexit_on_monitor(c);
+	if ((uint32_t)c->gpr[R_CX])
+		emu_raise(c, VEC_GP, 0);
+	uint64_t off = c->gpr[R_AX] & sz_mask[i->asz];
+	uint64_t pa = mem_translate(c, seg_linear(c, i->seg, off, 1, ACC_READ), ACC_READ);
+	c->monitor_pa = pa & ~63ull;
+	c->monitor_armed = true;
+	/* Stores to that page must take the slow path, which sees them. */
+	tlb_write_protect(c, pa);
+}
+
+/* 0F 01 C9: MWAIT waits like HLT, if the monitor is armed, until an
+ * interrupt that would be delivered, an NMI, or (ECX[0] = 1) any
+ * interrupt, even masked; a store to the line cannot come while the only
+ * CPU waits. If the monitor is not armed (never, or a store to the line
+ * since MONITOR), MWAIT does nothing. Either way it disarms the monitor.
+ * EAX (the C-state hint) is accepted and ignored. */
+void op_mwait(struct cpu *c, const struct insn *i)
+{
+	(void)i;
+	need_monitor(c);
+	if (c->vmx.nonroot)
+		vmexit_on_mwait(c);
+	uint32_t ext = (uint32_t)c->gpr[R_CX];
+	if (ext & ~1u)
+		emu_raise(c, VEC_GP, 0);
+	if (!c->monitor_armed)
+		return;
+	c->monitor_armed = false;
+	c->halted = c->mwaiting = true;
+	c->mwait_ibreak = ext & 1;
+	c->brk |= BRK_STOP;
+}
+
+void monitor_store(struct cpu *c, uint64_t pa, size_t len)
+{
+	if (pa < c->monitor_pa + 64 && pa + len > c->monitor_pa)
+		c->monitor_armed = false;
 }
 
 void op_cmc(struct cpu *c, const struct insn *i)
@@ -105,6 +162,9 @@ void op_cpuid(struct cpu *c, const struct insn *i)
 			r.ecx |= 1u << 27;
 		if (c->vmx.available)
 			r.ecx |= 1u << 5;
+		/* IA32_MISC_ENABLE[18] clear hides MONITOR/MWAIT. */
+		if (!(c->msr.misc_enable & MISC_ENABLE_MONITOR))
+			r.ecx &= ~(1u << 3);
 	}
 	reg_set(c, R_AX, SZ32, r.eax);
 	reg_set(c, R_BX, SZ32, r.ebx);

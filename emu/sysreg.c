@@ -296,8 +296,8 @@ void op_lmsw(struct cpu *c, const struct insn *i)
 /* 0F 01: group 7. Memory forms are the descriptor-table loads and stores,
  * SMSW, LMSW and INVLPG; register forms are individual instructions chosen
  * by reg and rm (SDM vol. 2, table A-6): VMCALL, VMLAUNCH, VMRESUME and
- * VMXOFF (0F 01 C1-C4) are here; MONITOR/MWAIT and CLAC/STAC are not
- * implemented and are #UD, as CPUID says. */
+ * VMXOFF (0F 01 C1-C4) and MONITOR/MWAIT (C8, C9) are here; CLAC/STAC
+ * are not implemented and are #UD, as CPUID says. */
 void op_grp7(struct cpu *c, const struct insn *i)
 {
 	unsigned reg = (i->modrm >> 3) & 7, rm = i->modrm & 7;
@@ -320,6 +320,16 @@ void op_grp7(struct cpu *c, const struct insn *i)
 		case 2: op_vmlaunch(c, i); return;
 		case 3: op_vmresume(c, i); return;
 		case 4: op_vmxoff(c, i); return;
+		}
+		break;
+	case 1:
+		if (rm == 0) {
+			op_monitor(c, i);
+			return;
+		}
+		if (rm == 1) {
+			op_mwait(c, i);
+			return;
 		}
 		break;
 	case 2:

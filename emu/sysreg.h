@@ -57,6 +57,7 @@ bool msr_write(struct cpu *c, uint32_t msr, uint64_t v);
 #define MSR_SYSENTER_ESP     0x175
 #define MSR_SYSENTER_EIP     0x176
 #define MSR_MISC_ENABLE      0x1a0
+#define MISC_ENABLE_MONITOR  (1ull << 18)  /* MONITOR/MWAIT (CPUID.1:ECX[3]) */
 #define MSR_PAT              0x277
 #define MSR_MTRR_DEF_TYPE    0x2ff
 #define MSR_TSC_DEADLINE     0x6e0

@@ -48,6 +48,8 @@ head -c 4096 /dev/urandom | tr '\177' 'x' >"$dir/random.bin"
 : >"$dir/empty.bin"
 mbimage "$dir/triple.elf" '\017\013'                    # ud2 with no IDT
 mbimage "$dir/hello.elf" '\260\150\346\351\260\151\346\351\372\364'  # "hi" on 0xE9, cli, hlt
+# an INIT IPI to itself (ICR low = 0x4500), then jmp $
+mbimage "$dir/init.elf" '\307\005\000\003\340\376\000\105\000\000\353\376'
 img=build/guests/tests/cpuid.elf
 [ -f "$img" ] && head -c 3000 "$img" >"$dir/truncated.elf"
 
@@ -71,6 +73,7 @@ check debug-exit 11 "" -- "$nl" run "$dir/exit5.bin" --bits 16 --load 0x7c00
 check idle-forever 8 "virtual time" -- "$nl" run "$dir/idle.bin" --bits 16 --load 0x7c00
 check flat-exception 6 "#UD" -- "$nl" run "$dir/ud2.bin" --bits 64
 check triple-fault 10 "triple fault" -- "$nl" run "$dir/triple.elf"
+check init-reset 12 "INIT signal" -- "$nl" run "$dir/init.elf"
 check halt 0 "" -- "$nl" run "$dir/hello.elf"
 check console 0 "hi" -- "$nl" run "$dir/hello.elf"
 check serial-input 0 "Z" -- "$nl" run "$dir/echo.bin" --bits 16 --load 0x7c00 --input "$dir/input.txt"

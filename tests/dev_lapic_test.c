@@ -162,6 +162,22 @@ Test(dev_lapic, self_ipis)
 	cr_assert(lapic_nmi_pending(l));
 	lapic_nmi_ack(l);
 	cr_assert_not(lapic_nmi_pending(l));
+	/* INIT: to our ID, or to all including self; not with the "self"
+	 * shorthand, and "INIT level de-assert" does nothing */
+	wr(0x310, 0x00000000);
+	wr(0x300, 0x00008500); /* INIT, level-triggered, de-assert */
+	cr_assert_not(c->init_pending);
+	wr(0x300, 0x00040500); /* shorthand self: not valid for INIT */
+	cr_assert_not(c->init_pending);
+	wr(0x300, 0x00004500); /* INIT assert to ID 0 */
+	cr_assert(c->init_pending);
+	c->init_pending = false;
+	wr(0x300, 0x00084500); /* all including self */
+	cr_assert(c->init_pending);
+	c->init_pending = false;
+	wr(0x300, 0x00000600); /* SIPI: nobody waits for one */
+	cr_assert_not(c->init_pending);
+	cr_assert_eq(lapic_pending(l), -1);
 }
 
 Test(dev_lapic, errors_in_esr)

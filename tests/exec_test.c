@@ -7,6 +7,7 @@
 #include "emu/bus.h"
 #include "emu/cpu.h"
 #include "emu/cpuid.h"
+#include "tests/one_irq.h"
 
 #define CODE 0x1000u
 #define RAM  (1u << 20)
@@ -291,6 +292,98 @@ Test(exec, xsave_xgetbv_xsetbv)
 	emu_phys_read(c, 0x2000 + 512, &bv, 8);
 	cr_assert_eq(fcw, 0x37f, "the x87 control word after reset");
 	cr_assert_eq(bv, 1, "XSTATE_BV records the x87 component");
+	emu_free(c);
+}
+
+/* MONITOR arms a 64-byte line and MWAIT waits only if it is still armed
+ * (SDM vol. 2, MONITOR and MWAIT). The program: a store that leaves a
+ * writable TLB entry for the page, MONITOR on 0x3000, one store chosen by
+ * the test, MWAIT, then EBX = 1 and HLT. EBX stays 0 if MWAIT waits. */
+static struct cpu *mwait_after_store(uint32_t store_at, uint32_t mwait_ecx)
+{
+	static const char prog[] =
+		"\xa2\x00\x30\x00\x00\x00\x00\x00\x00"  /* mov [0x3000], al */
+		"\xb8\x00\x30\x00\x00"                      /* mov eax, 0x3000 */
+		"\x31\xc9\x31\xd2"                           /* xor ecx, ecx; xor edx, edx */
+		"\x0f\x01\xc8"                                /* monitor */
+		"\x89\x3e"                                     /* mov [rsi], edi */
+		"\x89\xe9"                                     /* mov ecx, ebp */
+		"\x0f\x01\xc9"                                /* mwait */
+		"\xbb\x01\x00\x00\x00\xf4";                /* mov ebx, 1; hlt */
+	struct cpu *c = LOAD(SZ64, prog);
+	c->gpr[R_SI] = store_at;
+	c->gpr[R_BP] = mwait_ecx;
+	return c;
+}
+
+Test(exec, monitor_and_mwait)
+{
+	struct cpuid_leaf l;
+	emu_cpuid(1, 0, &l);
+	cr_assert(l.ecx & (1u << 3), "CPUID.1:ECX.MONITOR");
+	emu_cpuid(5, 0, &l);
+	cr_assert_eq(l.eax, 64);
+	cr_assert_eq(l.ecx, 3, "extensions enumerated; interrupts break MWAIT");
+	/* a store elsewhere (the next line of the same page): MWAIT waits,
+	 * and nothing can wake it */
+	struct cpu *c = mwait_after_store(0x3040, 0);
+	cr_assert_eq(emu_run(c, 100), EMU_STOP_HLT);
+	cr_assert_eq(c->gpr[R_BX], 0);
+	cr_assert(c->mwaiting);
+	cr_assert_not(c->monitor_armed, "MWAIT disarms the monitor");
+	emu_free(c);
+	/* a store into the line, through a TLB entry filled before MONITOR:
+	 * the monitor is disarmed and MWAIT does nothing */
+	c = mwait_after_store(0x303c, 0);
+	cr_assert_eq(emu_run(c, 100), EMU_STOP_HLT);
+	cr_assert_eq(c->gpr[R_BX], 1);
+	emu_free(c);
+	/* MWAIT's ECX: bit 0 is the only extension; MONITOR has none */
+	c = mwait_after_store(0x3040, 2);
+	cr_assert_eq(emu_run(c, 100), EMU_STOP_EXCEPTION);
+	cr_assert_eq(c->exc.vector, VEC_GP);
+	emu_free(c);
+	c = LOAD(SZ64, "\xb9\x01\x00\x00\x00\x0f\x01\xc8"); /* mov ecx, 1; monitor */
+	cr_assert_eq(emu_run(c, 10), EMU_STOP_EXCEPTION);
+	cr_assert_eq(c->exc.vector, VEC_GP);
+	emu_free(c);
+	/* IA32_MISC_ENABLE[18] clear: #UD */
+	c = LOAD(SZ64, "\x31\xc9\x0f\x01\xc8");
+	c->msr.misc_enable &= ~(1ull << 18);
+	cr_assert_eq(emu_run(c, 10), EMU_STOP_EXCEPTION);
+	cr_assert_eq(c->exc.vector, VEC_UD);
+	emu_free(c);
+}
+
+Test(exec, mwait_with_interrupts_masked)
+{
+	/* IF = 0 and an interrupt pending: MWAIT with ECX[0] = 1 returns at
+	 * once and leaves the interrupt pending; with ECX = 0 it waits */
+	struct cpu *c = mwait_after_store(0x3040, 1);
+	c->intc = &one_irq;
+	irq_up = true;
+	cr_assert_eq(emu_run(c, 100), EMU_STOP_HLT);
+	cr_assert_eq(c->gpr[R_BX], 1);
+	cr_assert(irq_up, "not acknowledged");
+	emu_free(c);
+	c = mwait_after_store(0x3040, 0);
+	c->intc = &one_irq;
+	irq_up = true;
+	cr_assert_eq(emu_run(c, 100), EMU_STOP_HLT);
+	cr_assert_eq(c->gpr[R_BX], 0);
+	emu_free(c);
+	irq_up = false;
+}
+
+/* An INIT signal outside VMX operation resets the processor, and with no
+ * firmware the run ends. */
+Test(exec, init_signal_ends_the_run)
+{
+	struct cpu *c = LOAD(SZ64, "\x90\x90\xeb\xfe");
+	cr_assert_eq(emu_run(c, 1), EMU_STOP_BUDGET);
+	c->init_pending = true;
+	c->brk |= BRK_STOP;
+	cr_assert_eq(emu_run(c, 10), EMU_STOP_INIT);
 	emu_free(c);
 }
 

@@ -9,6 +9,7 @@
 #include "emu/mem.h"
 #include "emu/paging.h"
 #include "emu/sysreg.h"
+#include "tests/one_irq.h"
 
 #define RAM     (4u << 20)
 #define CODE    0x1000u
@@ -856,6 +857,10 @@ Test(vmx, instruction_exits)
 	ONE_EXIT(0, 0, "\x0f\x08", 13, 0);                               /* invd */
 	ONE_EXIT(0, 1u << 6, "\x0f\x09", 54, 0);                         /* wbinvd */
 	ONE_EXIT(1u << 30, 0, "\xf3\x90", 40, 0);                        /* pause */
+	ONE_EXIT(1u << 30, 1u << 10, "\xf3\x90", 40, 0);                 /* pause, PLE too */
+	c->gpr[R_CX] = 0;
+	ONE_EXIT(1u << 29, 0, "\x0f\x01\xc8", 39, 0);                    /* monitor */
+	ONE_EXIT(1u << 10, 0, "\x0f\x01\xc9", 36, 0);                    /* mwait, not armed */
 	ONE_EXIT(1u << 12, 1u << 3, "\x0f\x01\xf9", 51, 0);              /* rdtscp */
 	ONE_EXIT(1u << 16, 0, "\x0f\x20\xda", 28, 3 | (1u << 4) | (R_DX << 8)); /* mov rdx, cr3 */
 	c->cr4 |= 1u << 18; /* OSXSAVE */
@@ -875,22 +880,103 @@ Test(vmx, instruction_exits)
 	cr_assert_eq(F(GUEST_RIP), GUEST_CODE + 3, "after the instruction in STI's shadow");
 }
 
-/* An interrupt controller with one interrupt, vector 0x30, pending until
- * acknowledged. */
-static bool irq_up;
-static int fake_pending(struct cpu *cpu) { (void)cpu; return irq_up ? 0x30 : -1; }
-static uint8_t fake_ack(struct cpu *cpu) { (void)cpu; irq_up = false; return 0x30; }
-static bool fake_no_nmi(struct cpu *cpu) { (void)cpu; return false; }
-static void fake_nmi_ack(struct cpu *cpu) { (void)cpu; }
-static const struct intc_ops fake_intc = {
-	.pending = fake_pending, .ack = fake_ack,
-	.nmi_pending = fake_no_nmi, .nmi_ack = fake_nmi_ack,
-};
+/* MWAIT's exit says whether MONITOR armed the monitor (27.2.1); without
+ * the exiting controls both run in the guest. */
+Test(vmx, monitor_and_mwait_exits)
+{
+	enter_vmx_operation();
+	guest64_vmcs();
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 10;
+	c->gpr[R_AX] = 0x3000;
+	c->gpr[R_CX] = 0;
+	cr_assert_eq(LAUNCH("\x0f\x01\xc8\x0f\x01\xc9", 3), EMU_STOP_BUDGET); /* monitor; mwait */
+	cr_assert_eq(F(VM_EXIT_REASON), 36);
+	cr_assert_eq(F(EXIT_QUALIFICATION), 1, "armed");
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE + 3);
+	/* no exiting: the guest's MWAIT, unarmed, is a NOP; then a CPUID exit.
+	 * The line is still armed: a store to it disarms it. */
+	cr_assert(c->monitor_armed);
+	put32(0x3010, 1);
+	cr_assert_not(c->monitor_armed);
+	guest64_vmcs();
+	cr_assert_eq(LAUNCH("\x0f\x01\xc9\x0f\xa2", 4), EMU_STOP_BUDGET);  /* mwait; cpuid */
+	cr_assert_eq(F(VM_EXIT_REASON), 10);
+}
+
+/* PAUSE-loop exiting (25.1.3, 24.6.13): PAUSEs closer than PLE_Gap are one
+ * loop, and a loop longer than PLE_Window exits. Ticks are nanoseconds, and
+ * each instruction takes one. */
+Test(vmx, pause_loop_exiting)
+{
+	enter_vmx_operation();
+	guest64_vmcs();
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 31;
+	F(SECONDARY_VM_EXEC_CONTROL) = 1u << 10;
+	F(PLE_GAP) = 8;
+	F(PLE_WINDOW) = 200;
+	/* 1: inc rbx; pause; jmp 1b: 3 ns a round, so 200 ns is ~67 PAUSEs */
+	c->gpr[R_BX] = 0;
+	cr_assert_eq(LAUNCH("\x48\xff\xc3\xf3\x90\xeb\xf9", 1000), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 40);
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE + 3);
+	cr_assert_eq(F(VM_EXIT_INSTRUCTION_LEN), 2);
+	cr_assert(c->gpr[R_BX] >= 66 && c->gpr[R_BX] <= 69, "exited after the window: %lu PAUSEs",
+		  (unsigned long)c->gpr[R_BX]);
+	/* PAUSEs further apart than the gap never make a loop */
+	guest64_vmcs();
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 31;
+	F(SECONDARY_VM_EXEC_CONTROL) = 1u << 10;
+	F(PLE_GAP) = 8;
+	F(PLE_WINDOW) = 200;
+	/* 1: pause; 10 x nop; jmp 1b */
+	cr_assert_eq(LAUNCH("\xf3\x90\x90\x90\x90\x90\x90\x90\x90\x90\x90\x90\xeb\xf2", 2000),
+		     EMU_STOP_BUDGET);
+	cr_assert(c->vmx.nonroot, "still in the guest");
+}
+
+/* Launch a guest that spins after two NOPs, and run until it is in the
+ * spin; host is the host's code. */
+static void into_spinning_guest(const char *host, size_t n)
+{
+	emu_phys_write(c, GUEST_CODE, "\x90\x90\xeb\xfe", 4);
+	emu_phys_write(c, HOST_CODE, host, n);
+	emu_phys_write(c, CODE, VMLAUNCH, 3);
+	c->rip = CODE;
+	cr_assert_eq(emu_run(c, 2), EMU_STOP_BUDGET);
+	cr_assert(c->vmx.nonroot);
+}
+
+/* INIT (25.2, 24.8): an exit from a guest, blocked in VMX root operation,
+ * a reset once VMXOFF has run. */
+Test(vmx, init_signal)
+{
+	enter_vmx_operation();
+	guest64_vmcs();
+	into_spinning_guest("\x90\xeb\xfd", 3);
+	c->init_pending = true;
+	c->brk |= BRK_STOP;
+	cr_assert_eq(emu_run(c, 5), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 3);
+	cr_assert_eq(F(EXIT_QUALIFICATION), 0);
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE + 1, "registers as they were");
+	cr_assert_not(c->init_pending);
+	/* in VMX root operation INIT waits ... */
+	c->init_pending = true;
+	c->brk |= BRK_STOP;
+	cr_assert_eq(emu_run(c, 20), EMU_STOP_BUDGET);
+	cr_assert(c->init_pending);
+	/* ... until VMXOFF */
+	emu_phys_write(c, HOST_CODE, "\x0f\x01\xc4\xeb\xfe", 5);
+	c->rip = HOST_CODE;
+	c->jc_gen++;
+	cr_assert_eq(emu_run(c, 20), EMU_STOP_INIT);
+	cr_assert_not(c->vmx.on);
+}
 
 Test(vmx, external_interrupt_exits)
 {
 	enter_vmx_operation();
-	c->intc = &fake_intc;
+	c->intc = &one_irq;
 	/* with "external-interrupt exiting" the guest's IF does not matter;
 	 * with "acknowledge interrupt on exit" the vector is in the exit
 	 * information and the controller has been acknowledged */
@@ -898,12 +984,7 @@ Test(vmx, external_interrupt_exits)
 	F(PIN_BASED_VM_EXEC_CONTROL) |= 1u << 0;
 	F(VM_EXIT_CONTROLS) |= 1u << 15;
 	irq_up = false;
-	emu_phys_write(c, GUEST_CODE, "\x90\x90\xeb\xfe", 4);
-	emu_phys_write(c, HOST_CODE, "\xeb\xfe", 2);
-	emu_phys_write(c, CODE, VMLAUNCH, 3);
-	c->rip = CODE;
-	cr_assert_eq(emu_run(c, 2), EMU_STOP_BUDGET);
-	cr_assert(c->vmx.nonroot);
+	into_spinning_guest("\xeb\xfe", 2);
 	irq_up = true;
 	c->brk |= BRK_STOP;
 	cr_assert_eq(emu_run(c, 3), EMU_STOP_BUDGET);

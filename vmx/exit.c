@@ -131,7 +131,9 @@ static void save_guest(struct cpu *c, uint64_t rip)
 	F(GUEST_RSP) = c->gpr[R_SP];
 	F(GUEST_RFLAGS) = emu_get_rflags(c);
 	F(GUEST_INTERRUPTIBILITY_INFO) = interruptibility(c);
-	F(GUEST_ACTIVITY_STATE) = c->halted ? ACTIVITY_HLT : ACTIVITY_ACTIVE;
+	/* A guest waiting in MWAIT is in the active state (C1 is C0's
+	 * neighbour, not HLT's activity state). */
+	F(GUEST_ACTIVITY_STATE) = c->halted && !c->mwaiting ? ACTIVITY_HLT : ACTIVITY_ACTIVE;
 	F(GUEST_PENDING_DBG_EXCEPTIONS) = 0;
 	/* With EPT, a PAE guest's PDPTEs are saved (27.3.4). */
 	if (c->vmx.ept_active && (c->cr0 & CR0_PG) && (c->cr4 & CR4_PAE) &&

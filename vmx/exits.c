@@ -8,6 +8,7 @@
 #include "emu/exec.h"
 #include "emu/intr.h"
 #include "emu/sysreg.h"
+#include "emu/vtime.h"
 #include "vmx/vmexit.h"
 
 #define F(name) VMF(c, name)
@@ -114,10 +115,40 @@ uint64_t vmx_tsc_offset(const struct cpu *c)
 	return vmx_proc(c, PROC_USE_TSC_OFFSETTING) ? F(TSC_OFFSET) : 0;
 }
 
+/* PAUSE (25.1.3): "PAUSE exiting" exits at any CPL. Otherwise, at CPL 0,
+ * "PAUSE-loop exiting" looks for a spin loop: PAUSEs at most PLE_Gap TSC
+ * ticks apart are one loop (the first PAUSE at CPL 0 after a VM entry
+ * starts one), and the PAUSE that finds its loop has lasted more than
+ * PLE_Window ticks exits (24.6.13). The ticks are the TSC's rate without
+ * its offsets: one per nanosecond of virtual time. */
 void vmexit_on_pause(struct cpu *c)
 {
 	if (vmx_proc(c, PROC_PAUSE_EXITING))
 		insn_exit(c, EXIT_REASON_PAUSE, 0);
+	if (c->cpl != 0 || !vmx_proc2(c, PROC2_PAUSE_LOOP_EXITING))
+		return;
+	uint64_t now = emu_now(c);
+	struct vmx_state *v = &c->vmx;
+	if (!v->ple_seen || now - v->ple_last > (uint32_t)F(PLE_GAP))
+		v->ple_first = now;
+	v->ple_seen = true;
+	v->ple_last = now;
+	if (now - v->ple_first > (uint32_t)F(PLE_WINDOW))
+		insn_exit(c, EXIT_REASON_PAUSE, 0);
+}
+
+/* MONITOR and MWAIT (25.1.3). MWAIT's qualification says whether the
+ * monitor was armed (27.2.1). */
+void vmexit_on_monitor(struct cpu *c)
+{
+	if (vmx_proc(c, PROC_MONITOR_EXITING))
+		insn_exit(c, EXIT_REASON_MONITOR, 0);
+}
+
+void vmexit_on_mwait(struct cpu *c)
+{
+	if (vmx_proc(c, PROC_MWAIT_EXITING))
+		insn_exit(c, EXIT_REASON_MWAIT, c->monitor_armed);
 }
 
 /* --- control registers (25.1.3; qualification: table 27-3) --- */
@@ -450,6 +481,14 @@ bool vmexit_on_interrupt(struct cpu *c)
 		vmexit(c, &x);
 	}
 	return false;
+}
+
+/* INIT (25.2): in VMX non-root operation always a VM exit, which does
+ * none of INIT's work: registers and pending events stay as they are. */
+void vmexit_on_init(struct cpu *c)
+{
+	c->init_pending = false;
+	vmexit_simple(c, EXIT_REASON_INIT_SIGNAL, 0);
 }
 
 /* Whether something could end a HLT in the guest: what

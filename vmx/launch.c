@@ -109,6 +109,7 @@ static void load_guest(struct cpu *c)
 	c->shadow_movss = intr & INTERRUPTIBILITY_MOV_SS;
 	c->nmi_blocked = intr & INTERRUPTIBILITY_NMI;
 	c->halted = F(GUEST_ACTIVITY_STATE) == ACTIVITY_HLT;
+	c->mwaiting = false;
 	emu_update_mode(c);
 }
 
@@ -217,6 +218,7 @@ void vmx_enter(struct cpu *c, bool launch)
 	emit_entry(c, launch, true, 0, NULL);
 	c->brk |= BRK_JUMP | BRK_STOP;
 	vmx_preempt_start(c);
+	c->vmx.ple_seen = false;
 	/* The monitor trap flag: an exit after the first guest instruction
 	 * (VMLAUNCH itself retires first), or right after an injected event
 	 * is delivered (25.5.2). */

@@ -66,6 +66,10 @@ struct vmx_state {
 	bool ept_active;         /* in a guest with "enable EPT" */
 	bool injecting;          /* VM entry is injecting an event (26.5) */
 	uint64_t preempt_deadline; /* virtual time the preemption timer expires */
+	bool ple_seen;           /* PAUSE-loop exiting: a PAUSE at CPL 0 since the
+	                            last VM entry, ... */
+	uint64_t ple_last;       /* ... the time of the last one ... */
+	uint64_t ple_first;      /* ... and of the first of its loop (vmx/exits.c) */
 };
 
 #define VMCS_CLEAR    0
@@ -101,6 +105,8 @@ void vmexit_on_wbinvd(struct cpu *c);
 void vmexit_on_rdtsc(struct cpu *c, bool rdtscp);
 uint64_t vmx_tsc_offset(const struct cpu *c);
 void vmexit_on_pause(struct cpu *c);
+void vmexit_on_monitor(struct cpu *c);
+void vmexit_on_mwait(struct cpu *c);
 void vmexit_on_mov_to_cr(struct cpu *c, unsigned cr, unsigned gpr, uint64_t *v);
 void vmexit_on_mov_from_cr(struct cpu *c, unsigned cr, unsigned gpr, uint64_t *v);
 bool vmexit_on_clts(struct cpu *c);
@@ -115,6 +121,7 @@ void vmexit_on_msr(struct cpu *c, uint32_t msr, bool write);
 void vmexit_on_exception(struct cpu *c, unsigned vector, int kind, bool has_err, uint32_t err);
 void vmexit_on_triple_fault(struct cpu *c);
 bool vmexit_on_interrupt(struct cpu *c);
+void vmexit_on_init(struct cpu *c);
 bool vmx_wakeup_possible(struct cpu *c);
 
 /* EPT (vmx/ept.c). In a guest with EPT (cpu->vmx.ept_active) every

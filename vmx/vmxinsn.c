@@ -164,6 +164,8 @@ void op_vmxoff(struct cpu *c, const struct insn *i)
 	c->vmx.on = false;
 	c->vmx.vmcs_ptr = VMCS_INVALID_PTR;
 	vm_succeed(c);
+	if (c->init_pending)
+		c->brk |= BRK_STOP; /* an INIT blocked in VMX root operation is taken now */
 }
 
 /* 66 0F C7 /6: VMCLEAR m64. */
