@@ -97,3 +97,12 @@ $(GUEST_LEGACY_TESTS:%=$(BUILD)/guests/tests/%.elf): $(BUILD)/guests/tests/%.elf
 		$(BUILD)/guests/tests/%.o $(GUEST32_LIB_OBJS) guests/lib/legacy/legacy.ld
 	$(CC) $(GUEST32_CFLAGS) $(GUEST_LDFLAGS) -Wl,-z,max-page-size=0x1000 \
 	    -T guests/lib/legacy/legacy.ld -o $@ $< $(GUEST32_LIB_OBJS)
+
+# The bare-metal hypervisor (guests/type1): its own files and the runtime.
+TYPE1_OBJS := $(patsubst guests/%.c,$(BUILD)/guests/%.o,$(wildcard guests/type1/*.c))
+.SECONDARY: $(TYPE1_OBJS)
+$(BUILD)/guests/type1/type1.elf: $(TYPE1_OBJS) $(GUEST_LIB_OBJS) guests/lib/multiboot.ld
+	$(CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -Wl,-z,max-page-size=0x1000 \
+	    -T guests/lib/multiboot.ld -o $@.64 $(TYPE1_OBJS) $(GUEST_LIB_OBJS)
+	objcopy -O elf32-i386 $@.64 $@
+all: $(BUILD)/guests/type1/type1.elf

@@ -502,6 +502,12 @@ static void init_controls(uint32_t pin, uint32_t proc, uint32_t proc2)
 		exit |= VM_EXIT_LOAD_IA32_PAT;
 		entry |= VM_ENTRY_LOAD_IA32_PAT;
 	}
+	vmcs_write_controls(pin, proc, proc2, exit, entry);
+}
+
+void vmcs_write_controls(uint32_t pin, uint32_t proc, uint32_t proc2, uint32_t exit,
+			 uint32_t entry)
+{
 	if (proc2)
 		proc |= CPU_BASED_ACTIVATE_SECONDARY_CONTROLS;
 	proc = vmx_adjust_ctls(VMX_CTLS_PROC, proc);
@@ -532,7 +538,7 @@ static void init_controls(uint32_t pin, uint32_t proc, uint32_t proc2)
 /* The host state is the CPU's own, so that the exit comes back to this
  * code as if VMLAUNCH had been a call (24.5, 27.5). HOST_RSP is written
  * by vmx_enter(). */
-static void init_host_state(void)
+void vmcs_init_host_state(void)
 {
 	struct dtr gdtr = read_gdtr(), idtr = read_idtr();
 	vmcs_write(HOST_CR0, read_cr0());
@@ -643,7 +649,7 @@ void vmcs_init_guest64(struct vcpu *v, guest_fn_t fn, uint64_t arg,
 	memset(&v->regs, 0, sizeof v->regs);
 	v->regs.rdi = arg;
 	init_controls(pin, proc, proc2);
-	init_host_state();
+	vmcs_init_host_state();
 	init_guest_state(fn, v->stack);
 }
 

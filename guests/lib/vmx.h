@@ -467,6 +467,20 @@ struct vcpu {
 void vmcs_init_guest64(struct vcpu *v, guest_fn_t fn, uint64_t arg,
 		       uint32_t pin, uint32_t proc, uint32_t proc2);
 
+/* The five sets of controls of the current VMCS, each passed through
+ * vmx_adjust_ctls() ("activate secondary controls" is added when proc2
+ * is not 0), and everything else that decides exits set to "nothing":
+ * no exception bitmap, CR masks, CR3 targets, MSR areas, TSC offset or
+ * event to inject. */
+void vmcs_write_controls(uint32_t pin, uint32_t proc, uint32_t proc2, uint32_t exit,
+			 uint32_t entry);
+
+/* The host-state area of the current VMCS: the running CPU's control
+ * registers, selectors, bases and MSRs, with HOST_RIP at the exit
+ * trampoline of vmx_run(). The VM-exit controls must already be written
+ * (they decide whether HOST_IA32_EFER and HOST_IA32_PAT are needed). */
+void vmcs_init_host_state(void);
+
 /* VMLAUNCH (first time) or VMRESUME, back at the exit. Returns
  * v->exit_reason, or VMX_RUN_VMFAIL with v->entry_result and
  * v->insn_error set. */

@@ -1,0 +1,92 @@
+/* The devices a type1 guest has (lib/hv.h): a serial port whose lines the
+ * hypervisor prints with the guest's name, isa-debug-exit, which ends the
+ * guest, and one MMIO device. Everything here runs in VMX root operation
+ * on behalf of the guest that exited. */
+#include "lib/hv.h"
+#include "lib/printf.h"
+#include "type1/type1.h"
+
+#define COM1 0x3f8
+#define COM1_LSR (COM1 + 5)
+#define LSR_THRE_TEMT 0x60        /* transmitter empty: always ready */
+#define DEBUG_EXIT 0xf4
+
+static void print_line(struct guest *g)
+{
+	g->line[g->line_len] = 0;
+	printf("[%s] %s\n", g->name, g->line);
+	g->line_len = 0;
+}
+
+/* What is left of a line when the guest stops. */
+void serial_flush(struct guest *g)
+{
+	if (g->line_len)
+		print_line(g);
+}
+
+/* A byte to the transmitter: collected into lines, so that the outputs of
+ * guests sharing the CPU do not mix inside a line. */
+static void serial_byte(struct guest *g, uint8_t c)
+{
+	if (c == '\n') {
+		print_line(g);
+		return;
+	}
+	if (c == '\r')
+		return;
+	if (g->line_len == sizeof g->line - 1)
+		print_line(g);
+	g->line[g->line_len++] = (char)c;
+}
+
+uint32_t port_in(struct guest *g, uint16_t port, unsigned size)
+{
+	(void)g;
+	if (port == COM1_LSR)
+		return LSR_THRE_TEMT;
+	if (port >= COM1 && port < COM1 + 8)
+		return 0;                  /* no input, no interrupts, no modem */
+	return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;   /* nothing there */
+}
+
+void port_out(struct guest *g, uint16_t port, unsigned size, uint32_t v)
+{
+	(void)size;
+	if (port == COM1) {                /* THR (the divisor latch is not modelled) */
+		serial_byte(g, (uint8_t)v);
+	} else if (port == DEBUG_EXIT) {
+		g->status = v & 0xff;
+		guest_stop(g, GUEST_EXITED, "exited with status %u", g->status);
+	}
+	/* Other ports, COM1's other registers and the PIC included, ignore
+	 * writes. */
+}
+
+bool mmio_is_device(uint64_t gpa)
+{
+	return gpa >= HV_MMIO_BASE && gpa < HV_MMIO_BASE + 4096;
+}
+
+uint32_t mmio_read(struct guest *g, uint64_t gpa)
+{
+	switch (gpa - HV_MMIO_BASE) {
+	case HV_MMIO_ID:      return HV_MMIO_MAGIC;
+	case HV_MMIO_SCRATCH: return g->mmio_scratch;
+	case HV_MMIO_COUNTER: return ++g->mmio_reads;
+	}
+	return 0;
+}
+
+void mmio_write(struct guest *g, uint64_t gpa, uint32_t v)
+{
+	switch (gpa - HV_MMIO_BASE) {
+	case HV_MMIO_SCRATCH:
+		g->mmio_scratch = v;
+		break;
+	case HV_MMIO_DOORBELL:
+		serial_flush(g);
+		printf("[%s] (mmio doorbell) 0x%x\n", g->name, v);
+		break;
+	}
+}

@@ -1,0 +1,100 @@
+/* Emulating an access to the MMIO device. An EPT violation says which
+ * guest-physical address was touched and whether it was a read or a
+ * write (table 27-7), but not the value, the register, or how long the
+ * instruction was: the hypervisor has to fetch the instruction from the
+ * guest's memory and decode it. This is why real hypervisors contain an
+ * x86 instruction emulator; type1 decodes only the 32-bit MOVs that
+ * device drivers use for registers, in 32- and 64-bit code:
+ *
+ *   8B /r     mov r32, [mem]     (a read; zero-extends in 64-bit mode)
+ *   89 /r     mov [mem], r32     (a write)
+ *   C7 /0 id  mov dword [mem], imm32
+ *
+ * with an optional REX prefix. Anything else stops the guest, saying so. */
+#include "lib/printf.h"
+#include "lib/x86.h"
+#include "type1/type1.h"
+
+struct mov {
+	unsigned len;        /* of the whole instruction */
+	unsigned reg;        /* the register operand (0-15) */
+	bool load, imm;
+	uint32_t imm32;
+};
+
+/* The length of a ModRM operand (SDM vol. 2, 2.1.5, tables 2-2 and 2-3,
+ * 32/64-bit addressing): the ModRM byte, a SIB byte when r/m is 100, and
+ * a displacement of 0, 1 or 4 bytes. */
+static unsigned modrm_len(const uint8_t *p)
+{
+	unsigned mod = p[0] >> 6, rm = p[0] & 7, len = 1;
+	if (mod != 3 && rm == 4) {
+		len++;
+		if (mod == 0 && (p[1] & 7) == 5)
+			len += 4;              /* SIB with no base: disp32 */
+	}
+	if (mod == 0 && rm == 5)
+		len += 4;                      /* disp32 (RIP-relative in 64-bit mode) */
+	else if (mod == 1)
+		len += 1;
+	else if (mod == 2)
+		len += 4;
+	return len;
+}
+
+static bool decode(const uint8_t *p, bool long_mode, struct mov *m)
+{
+	unsigned at = 0, rex = 0;
+	if (long_mode && (p[0] & 0xf0) == 0x40)
+		rex = p[at++];
+	if (rex & 8)
+		return false;                  /* REX.W: a 64-bit access */
+	uint8_t op = p[at++];
+	if ((op != 0x8b && op != 0x89 && op != 0xc7) || (p[at] >> 6) == 3)
+		return false;
+	m->reg = ((p[at] >> 3) & 7) | (rex & 4 ? 8 : 0);
+	m->load = op == 0x8b;
+	m->imm = op == 0xc7;
+	if (m->imm && ((p[at] >> 3) & 7) != 0)
+		return false;
+	at += modrm_len(p + at);
+	if (m->imm) {
+		m->imm32 = (uint32_t)p[at] | (uint32_t)p[at + 1] << 8 |
+			   (uint32_t)p[at + 2] << 16 | (uint32_t)p[at + 3] << 24;
+		at += 4;
+	}
+	m->len = at;
+	return true;
+}
+
+enum next emulate_mmio(struct guest *g, uint64_t gpa)
+{
+	uint64_t rip = vmcs_read(GUEST_RIP);
+	uint64_t lin = vmcs_read(GUEST_CS_BASE) + rip, code_gpa;
+	uint64_t ar = vmcs_read(GUEST_CS_AR_BYTES);
+	bool long_mode = (vmcs_read(GUEST_IA32_EFER) & EFER_LMA) && (ar & (1u << 13));
+	bool big = long_mode || (ar & (1u << 14));   /* CS.D: 32-bit code */
+	uint8_t insn[16] = { 0 };
+	struct mov m;
+	/* The instruction may cross into the next page: fetch it in two parts. */
+	unsigned first = 4096 - (lin & 4095);
+	if (first > 15)
+		first = 15;
+	if (!big || !guest_linear_to_phys(g, lin, &code_gpa) ||
+	    !guest_read(g, code_gpa, insn, first) ||
+	    (first < 15 && (!guest_linear_to_phys(g, lin + first, &code_gpa) ||
+			    !guest_read(g, code_gpa, insn + first, 15 - first))) ||
+	    !decode(insn, long_mode, &m)) {
+		guest_stop(g, GUEST_FAILED,
+			   "MMIO access to 0x%lx by an instruction type1 cannot decode at RIP 0x%lx "
+			   "(bytes %02x %02x %02x %02x; it emulates 32-bit MOVs only)",
+			   gpa, rip, insn[0], insn[1], insn[2], insn[3]);
+		return NEXT_STOP;
+	}
+	if (m.load)
+		guest_set_gpr(g, m.reg, mmio_read(g, gpa));   /* zero-extended */
+	else
+		mmio_write(g, gpa, m.imm ? m.imm32 : (uint32_t)guest_gpr(g, m.reg));
+	vmcs_write(GUEST_RIP, rip + m.len);
+	return NEXT_RESUME;
+}

@@ -1,0 +1,186 @@
+/* type1's start-up, scheduler and summary. The machine boots type1 as its
+ * kernel; its Multiboot modules are the guests:
+ *
+ *   nestlab run build/guests/type1/type1.elf \
+ *       --module build/guests/l2/hello64.elf --module build/guests/l2/cpubound.elf
+ *
+ * Each guest gets 16 MiB of RAM, an EPT that maps only that RAM, and a
+ * VMCS that starts it as a Multiboot loader would. The guests take turns
+ * on the one CPU: each runs until its VMX-preemption timer ends its slice
+ * (or it yields, or stops), then the next. At the end type1 prints how
+ * each guest ended and its VM exits by reason, and ends the machine
+ * through isa-debug-exit: 0 when it ran its guests (whatever they did),
+ * 1 when it could not start them. */
+#include "lib/apic.h"
+#include "lib/boot.h"
+#include "lib/hv.h"
+#include "lib/printf.h"
+#include "lib/string.h"
+#include "lib/test.h"
+#include "lib/x86.h"
+#include "type1/type1.h"
+
+const char test_name[] = "type1";
+
+struct guest guests[MAX_GUESTS];
+unsigned nguests;
+unsigned guest_level = 2;
+uint64_t host_ticks;
+
+#define SLICE_NS 200000u         /* a guest's turn: 200 us */
+#define HOST_TICK_VECTOR 0xe0
+#define HOST_TICK_COUNT 1000000u /* the APIC timer: 1 ms at a 1 GHz bus clock */
+#define MIB2 (2ull << 20)
+
+static _Noreturn void finish(unsigned code)
+{
+	outb(0xf4, (uint8_t)code);
+	halt_forever();
+}
+
+/* Where the guests' RAM can go: above type1 and its modules, in the
+ * memory the loader reported. */
+static uint64_t guest_ram_base(const struct multiboot_info *mbi, uint64_t need)
+{
+	uint64_t top = (uintptr_t)_image_end;
+	const struct multiboot_module *mods = mb_ptr(mbi->mods_addr);
+	for (unsigned k = 0; k < mbi->mods_count; k++)
+		if (mods[k].mod_end > top)
+			top = mods[k].mod_end;
+	uint64_t base = (top + MIB2 - 1) & ~(MIB2 - 1);
+	uint64_t ram_end = 0x100000 + (uint64_t)mbi->mem_upper * 1024;
+	if (!(mbi->flags & MULTIBOOT_INFO_MEMORY) || base + need > ram_end) {
+		printf("type1: %u guests need %llu MiB of RAM above 0x%lx; give the machine more "
+		       "(nestlab run --mem)\n", mbi->mods_count,
+		       (unsigned long long)(need >> 20), base);
+		finish(1);
+	}
+	return base;
+}
+
+/* If type1 itself runs under a hypervisor that says which level its guest
+ * is at, type1's guests are one level further down. */
+static unsigned find_level(void)
+{
+	if (!(cpuid(1, 0).ecx & CPUID_1_ECX_HYPERVISOR))
+		return 2;
+	struct cpuid_regs r = cpuid(HV_CPUID_BASE, 0);
+	char sig[13];
+	memcpy(sig, &r.ebx, 4);
+	memcpy(sig + 4, &r.ecx, 4);
+	memcpy(sig + 8, &r.edx, 4);
+	sig[12] = 0;
+	if (memcmp(sig, "Nestlab", 7) || r.eax < HV_CPUID_INFO)
+		return 2;
+	return cpuid(HV_CPUID_INFO, 0).edx + 1;
+}
+
+static void create_guests(const struct multiboot_info *mbi)
+{
+	const struct multiboot_module *mods = mb_ptr(mbi->mods_addr);
+	uint64_t base = guest_ram_base(mbi, (uint64_t)mbi->mods_count * GUEST_RAM_SIZE);
+	for (unsigned k = 0; k < mbi->mods_count; k++) {
+		uint8_t *ram = (uint8_t *)(uintptr_t)(base + (uint64_t)k * GUEST_RAM_SIZE);
+		const char *why = guest_create(&guests[k], k, ram, &mods[k]);
+		if (why) {
+			printf("type1: guest module %u ('%s'): %s\n", k,
+			       mods[k].cmdline ? (const char *)mb_ptr(mods[k].cmdline) : "", why);
+			finish(1);
+		}
+		printf("type1: guest %u is %s: %u MiB of RAM at host-physical 0x%lx, VPID %u\n", k,
+		       guests[k].name, GUEST_RAM_SIZE >> 20, (uintptr_t)ram, k + 1);
+	}
+	nguests = mbi->mods_count;
+}
+
+/* Round robin: each runnable guest in turn gets a slice of the
+ * preemption timer, which counts down at the TSC's rate divided by
+ * 2^IA32_VMX_MISC[4:0] (25.5.1). */
+static void schedule(void)
+{
+	uint64_t slice = SLICE_NS >> VMX_MISC_PREEMPTION_SHIFT(rdmsr(MSR_IA32_VMX_MISC));
+	unsigned cur = 0;
+	for (;;) {
+		unsigned k = 0;
+		while (k < nguests && guests[(cur + k) % nguests].state != GUEST_RUNNABLE)
+			k++;
+		if (k == nguests)
+			return;
+		struct guest *g = &guests[(cur + k) % nguests];
+		guest_make_current(g);
+		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, slice ? slice : 1);
+		while (g->state == GUEST_RUNNABLE) {
+			vmx_run(&g->vcpu);
+			if (handle_exit(g) != NEXT_RESUME)
+				break;
+		}
+		cur = (cur + k + 1) % nguests;
+	}
+}
+
+/* s in a column of width characters, cut if longer, after a space. */
+static void column(const char *s, unsigned width, bool left)
+{
+	unsigned n = (unsigned)strlen(s);
+	if (n > width)
+		n = width;
+	printf(" ");
+	for (unsigned k = n; !left && k < width; k++)
+		printf(" ");
+	for (unsigned k = 0; k < n; k++)
+		printf("%c", s[k]);
+	for (unsigned k = n; left && k < width; k++)
+		printf(" ");
+}
+
+static void summary(void)
+{
+	printf("\ntype1: all guests have stopped\n");
+	for (unsigned k = 0; k < nguests; k++)
+		printf("  %-10s %s, after %llu VM exits\n", guests[k].name, guests[k].why,
+		       (unsigned long long)guests[k].exits_total);
+	printf("\n ");
+	column("VM exits by reason", 26, true);
+	for (unsigned k = 0; k < nguests; k++)
+		column(guests[k].name, 10, false);
+	printf("\n");
+	for (unsigned r = 0; r < EXIT_REASONS; r++) {
+		uint64_t any = 0;
+		for (unsigned k = 0; k < nguests; k++)
+			any |= guests[k].exits[r];
+		if (!any)
+			continue;
+		printf("  %2u", r);
+		column(vmx_exit_reason_name(r), 23, true);
+		for (unsigned k = 0; k < nguests; k++)
+			printf(" %10llu", (unsigned long long)guests[k].exits[r]);
+		printf("\n");
+	}
+	printf("  the hypervisor's own timer ticked %llu times\n", (unsigned long long)host_ticks);
+}
+
+void kmain(struct multiboot_info *mbi)
+{
+	printf("type1: a bare-metal hypervisor; its guests are its Multiboot modules\n");
+	if (!(mbi->flags & MULTIBOOT_INFO_MODS) || mbi->mods_count == 0) {
+		printf("type1: no guests: give each as a Multiboot module "
+		       "(nestlab run type1.elf --module build/guests/l2/hello64.elf)\n");
+		finish(1);
+	}
+	if (mbi->mods_count > MAX_GUESTS) {
+		printf("type1: %u guest modules; type1 runs at most %u\n", mbi->mods_count, MAX_GUESTS);
+		finish(1);
+	}
+	if (!vmx_caps_ok())
+		finish(1);
+	guest_level = find_level();
+	vmx_on();
+	create_guests(mbi);
+	apic_enable();
+	apic_timer_start(HOST_TICK_VECTOR, HOST_TICK_COUNT, true);
+	schedule();
+	apic_timer_stop();
+	summary();
+	vmx_off();
+	finish(0);
+}
