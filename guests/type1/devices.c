@@ -1,7 +1,8 @@
 /* The devices a type1 guest has (lib/hv.h): a serial port whose lines the
  * hypervisor prints with the guest's name, isa-debug-exit, which ends the
- * guest, and one MMIO device. Everything here runs in VMX root operation
+ * guest, one MMIO device, and its local APIC (vlapic.c). Everything here runs in VMX root operation
  * on behalf of the guest that exited. */
+#include "lib/apic.h"
 #include "lib/hv.h"
 #include "lib/printf.h"
 #include "type1/type1.h"
@@ -63,13 +64,21 @@ void port_out(struct guest *g, uint16_t port, unsigned size, uint32_t v)
 	 * writes. */
 }
 
+/* The two MMIO pages: the device of lib/hv.h and the local APIC. */
+static bool in_page(uint64_t gpa, uint64_t base)
+{
+	return gpa >= base && gpa < base + 4096;
+}
+
 bool mmio_is_device(uint64_t gpa)
 {
-	return gpa >= HV_MMIO_BASE && gpa < HV_MMIO_BASE + 4096;
+	return in_page(gpa, HV_MMIO_BASE) || in_page(gpa, APIC_BASE_DEFAULT);
 }
 
 uint32_t mmio_read(struct guest *g, uint64_t gpa)
 {
+	if (in_page(gpa, APIC_BASE_DEFAULT))
+		return vlapic_read(g, (unsigned)(gpa - APIC_BASE_DEFAULT));
 	switch (gpa - HV_MMIO_BASE) {
 	case HV_MMIO_ID:      return HV_MMIO_MAGIC;
 	case HV_MMIO_SCRATCH: return g->mmio_scratch;
@@ -80,6 +89,10 @@ uint32_t mmio_read(struct guest *g, uint64_t gpa)
 
 void mmio_write(struct guest *g, uint64_t gpa, uint32_t v)
 {
+	if (in_page(gpa, APIC_BASE_DEFAULT)) {
+		vlapic_write(g, (unsigned)(gpa - APIC_BASE_DEFAULT), v);
+		return;
+	}
 	switch (gpa - HV_MMIO_BASE) {
 	case HV_MMIO_SCRATCH:
 		g->mmio_scratch = v;

@@ -62,13 +62,27 @@ static enum next on_cpuid(struct guest *g)
 	return NEXT_RESUME;
 }
 
-/* HLT. type1 gives its guests no interrupts yet, so a guest that halts
- * waits for ever: it is done. */
+/* HLT: the guest waits for an interrupt. Its only source is its APIC
+ * timer: if that is counting and the guest takes interrupts, it waits off
+ * the CPU until the timer fires (the scheduler runs the others); if not,
+ * nothing will ever wake it, and it is done. */
 static enum next on_hlt(struct guest *g)
 {
 	guest_skip(g);
-	guest_stop(g, GUEST_HALTED, "halted (HLT, and nothing will wake it)");
+	if ((vmcs_read(GUEST_RFLAGS) & RFLAGS_IF) && vlapic_can_wake(g)) {
+		g->state = GUEST_WAITING;
+		return NEXT_SWITCH;
+	}
+	guest_stop(g, GUEST_HALTED, "halted (HLT with nothing that could wake it)");
 	return NEXT_STOP;
+}
+
+/* The guest can take interrupts again; vlapic_before_entry() injects the
+ * one that was waiting. */
+static enum next on_interrupt_window(struct guest *g)
+{
+	(void)g;
+	return NEXT_RESUME;
 }
 
 /* VMCALL: the hypercalls of lib/hv.h. */
@@ -206,7 +220,8 @@ static enum next on_ept_violation(struct guest *g)
 	return NEXT_STOP;
 }
 
-/* The time slice is over (25.5.1): another guest's turn. */
+/* The time slice is over (25.5.1), or the guest's APIC timer is due:
+ * the scheduler decides. */
 static enum next on_preemption_timer(struct guest *g)
 {
 	(void)g;
@@ -234,6 +249,7 @@ enum next handle_exit(struct guest *g)
 	case EXIT_REASON_EXCEPTION_NMI:      return on_nmi_or_exception(g);
 	case EXIT_REASON_EXTERNAL_INTERRUPT: return on_external_interrupt(g);
 	case EXIT_REASON_TRIPLE_FAULT:       return on_triple_fault(g);
+	case EXIT_REASON_INTERRUPT_WINDOW:   return on_interrupt_window(g);
 	case EXIT_REASON_CPUID:              return on_cpuid(g);
 	case EXIT_REASON_HLT:                return on_hlt(g);
 	case EXIT_REASON_INVD:               return on_skip(g);

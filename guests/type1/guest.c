@@ -241,6 +241,7 @@ const char *guest_create(struct guest *g, unsigned id, uint8_t *ram,
 	init_controls(g);
 	vmcs_init_host_state();
 	init_guest_state(g, entry, info);
+	vlapic_reset(g);
 	g->state = GUEST_RUNNABLE;
 	return 0;
 }
@@ -262,10 +263,13 @@ void guest_stop(struct guest *g, enum guest_state s, const char *fmt, ...)
 }
 
 /* Step over the instruction that exited (its length is in the VMCS for
- * instruction exits, 27.2.5). */
+ * instruction exits, 27.2.5). An STI or MOV SS shadow covered only that
+ * instruction: once it is done the shadow is over (an "sti; hlt" that
+ * exits on HLT must take its interrupt after it, 24.4.2). */
 void guest_skip(struct guest *g)
 {
 	vmcs_write(GUEST_RIP, vmcs_read(GUEST_RIP) + g->vcpu.exit_insn_len);
+	vmcs_clear_bits(GUEST_INTERRUPTIBILITY_INFO, 3);
 }
 
 /* Registers by the numbering of exit qualifications (table 27-3): RAX,

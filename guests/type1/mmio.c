@@ -9,8 +9,12 @@
  *   8B /r     mov r32, [mem]     (a read; zero-extends in 64-bit mode)
  *   89 /r     mov [mem], r32     (a write)
  *   C7 /0 id  mov dword [mem], imm32
+ *   A1 / A3   mov eax, [moffs] / mov [moffs], eax  (an absolute address:
+ *             8 bytes in 64-bit mode, 4 in 32-bit code)
  *
- * with an optional REX prefix. Anything else stops the guest, saying so. */
+ * with an optional REX prefix, and in 64-bit mode an optional address-size
+ * prefix (67h: 32-bit addressing, which decodes the same way). Anything
+ * else stops the guest, saying so. */
 #include "lib/printf.h"
 #include "lib/x86.h"
 #include "type1/type1.h"
@@ -45,11 +49,23 @@ static unsigned modrm_len(const uint8_t *p)
 static bool decode(const uint8_t *p, bool long_mode, struct mov *m)
 {
 	unsigned at = 0, rex = 0;
-	if (long_mode && (p[0] & 0xf0) == 0x40)
+	bool addr32 = false;
+	if (long_mode && p[at] == 0x67) {
+		addr32 = true;
+		at++;
+	}
+	if (long_mode && (p[at] & 0xf0) == 0x40)
 		rex = p[at++];
 	if (rex & 8)
 		return false;                  /* REX.W: a 64-bit access */
 	uint8_t op = p[at++];
+	if (op == 0xa1 || op == 0xa3) {
+		m->reg = 0;
+		m->load = op == 0xa1;
+		m->imm = false;
+		m->len = at + (long_mode && !addr32 ? 8 : 4);
+		return true;
+	}
 	if ((op != 0x8b && op != 0x89 && op != 0xc7) || (p[at] >> 6) == 3)
 		return false;
 	m->reg = ((p[at] >> 3) & 7) | (rex & 4 ? 8 : 0);

@@ -14,6 +14,7 @@
 #include "lib/apic.h"
 #include "lib/boot.h"
 #include "lib/hv.h"
+#include "lib/idt.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 #include "lib/test.h"
@@ -26,6 +27,7 @@ struct guest guests[MAX_GUESTS];
 unsigned nguests;
 unsigned guest_level = 2;
 uint64_t host_ticks;
+static uint64_t host_idle;     /* TSC ticks type1 spent waiting in HLT */
 
 #define SLICE_NS 200000u         /* a guest's turn: 200 us */
 #define HOST_TICK_VECTOR 0xe0
@@ -93,23 +95,82 @@ static void create_guests(const struct multiboot_info *mbi)
 	nguests = mbi->mods_count;
 }
 
-/* Round robin: each runnable guest in turn gets a slice of the
- * preemption timer, which counts down at the TSC's rate divided by
- * 2^IA32_VMX_MISC[4:0] (25.5.1). */
+/* The hypervisor's own timer, when it fires while type1 itself waits. */
+static void host_tick(struct trap_frame *f)
+{
+	(void)f;
+	host_ticks++;
+	apic_eoi();
+}
+
+/* Guests waiting in HLT whose APIC timer has fired can run again.
+ * Returns the earliest deadline of those still waiting (0: none waits). */
+static uint64_t wake_guests(void)
+{
+	uint64_t earliest = 0;
+	for (unsigned k = 0; k < nguests; k++) {
+		struct guest *g = &guests[k];
+		if (g->state != GUEST_WAITING)
+			continue;
+		if (vlapic_wake_due(g)) {
+			g->state = GUEST_RUNNABLE;
+			continue;
+		}
+		uint64_t d = vlapic_next_deadline(g);
+		if (d && (!earliest || d < earliest))
+			earliest = d;
+	}
+	return earliest;
+}
+
+/* Nothing to run until a guest's timer fires: HLT in the host, with our
+ * APIC timer set to wake us then. */
+static void host_wait_until(uint64_t deadline)
+{
+	uint64_t now = rdtsc();
+	if (deadline <= now)
+		return;
+	uint64_t wait = deadline - now;
+	apic_timer_start(HOST_TICK_VECTOR, wait > 0xffffffffu ? 0xffffffffu : (uint32_t)wait, false);
+	sti_hlt();
+	cli();
+	host_idle += rdtsc() - now;
+	apic_timer_start(HOST_TICK_VECTOR, HOST_TICK_COUNT, true);
+}
+
+/* The preemption timer counts down at the TSC's rate divided by
+ * 2^IA32_VMX_MISC[4:0] (25.5.1); a turn ends after SLICE_NS, or earlier
+ * when the guest's own APIC timer is due. */
+static uint64_t turn_length(struct guest *g)
+{
+	uint64_t ns = SLICE_NS, d = vlapic_next_deadline(g), now = rdtsc();
+	if (d && d > now && d - now < ns)
+		ns = d - now;
+	uint64_t v = ns >> VMX_MISC_PREEMPTION_SHIFT(rdmsr(MSR_IA32_VMX_MISC));
+	return v ? v : 1;
+}
+
+/* Round robin: each runnable guest in turn runs until its turn ends, it
+ * yields, waits or stops; then the next. */
 static void schedule(void)
 {
-	uint64_t slice = SLICE_NS >> VMX_MISC_PREEMPTION_SHIFT(rdmsr(MSR_IA32_VMX_MISC));
 	unsigned cur = 0;
 	for (;;) {
+		uint64_t earliest = wake_guests();
 		unsigned k = 0;
 		while (k < nguests && guests[(cur + k) % nguests].state != GUEST_RUNNABLE)
 			k++;
-		if (k == nguests)
-			return;
+		if (k == nguests) {
+			if (!earliest)
+				return;                 /* every guest has stopped */
+			host_wait_until(earliest);
+			continue;
+		}
 		struct guest *g = &guests[(cur + k) % nguests];
 		guest_make_current(g);
-		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, slice ? slice : 1);
+		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, turn_length(g));
 		while (g->state == GUEST_RUNNABLE) {
+			vlapic_before_entry(g);
 			vmx_run(&g->vcpu);
 			if (handle_exit(g) != NEXT_RESUME)
 				break;
@@ -156,7 +217,8 @@ static void summary(void)
 			printf(" %10llu", (unsigned long long)guests[k].exits[r]);
 		printf("\n");
 	}
-	printf("  the hypervisor's own timer ticked %llu times\n", (unsigned long long)host_ticks);
+	printf("  the hypervisor's own timer ticked %llu times; it waited %llu us with no guest to run\n",
+	       (unsigned long long)host_ticks, (unsigned long long)(host_idle / 1000));
 }
 
 void kmain(struct multiboot_info *mbi)
@@ -177,6 +239,7 @@ void kmain(struct multiboot_info *mbi)
 	vmx_on();
 	create_guests(mbi);
 	apic_enable();
+	trap_set_handler(HOST_TICK_VECTOR, host_tick);
 	apic_timer_start(HOST_TICK_VECTOR, HOST_TICK_COUNT, true);
 	schedule();
 	apic_timer_stop();

@@ -9,6 +9,7 @@
  *   exits.c    one handler per exit reason
  *   devices.c  the virtual devices: COM1, isa-debug-exit, the MMIO device
  *   mmio.c     decoding the instruction behind an MMIO access
+ *   vlapic.c   each guest's local APIC: its timer, its interrupts
  */
 #ifndef TYPE1_H
 #define TYPE1_H
@@ -28,9 +29,19 @@
 
 enum guest_state {
 	GUEST_RUNNABLE,
+	GUEST_WAITING,         /* in HLT until its APIC timer fires */
 	GUEST_EXITED,          /* wrote to isa-debug-exit: status holds the value */
 	GUEST_HALTED,          /* HLT with nothing that could wake it */
 	GUEST_FAILED,          /* stopped by the hypervisor: why says why */
+};
+
+/* A guest's local APIC (vlapic.c). Registers as the SDM names them; the
+ * timer's deadline is a TSC value, 0 when it is not counting. */
+struct vlapic {
+	uint32_t irr[8], isr[8];   /* requested and in-service vectors */
+	uint32_t lvt[7];           /* timer, thermal, perf, LINT0, LINT1, error, CMCI order of 0x320.. */
+	uint32_t tpr, svr, icr, dcr;
+	uint64_t deadline;
 };
 
 struct guest {
@@ -46,6 +57,7 @@ struct guest {
 	char line[128];        /* serial output not yet printed */
 	unsigned line_len;
 	uint32_t mmio_scratch, mmio_reads;
+	struct vlapic lapic;
 	uint64_t exits[EXIT_REASONS], exits_total;
 };
 
@@ -89,5 +101,14 @@ void serial_flush(struct guest *g);
 
 /* mmio.c */
 enum next emulate_mmio(struct guest *g, uint64_t gpa);
+
+/* vlapic.c */
+void vlapic_reset(struct guest *g);
+uint32_t vlapic_read(struct guest *g, unsigned off);
+void vlapic_write(struct guest *g, unsigned off, uint32_t v);
+void vlapic_before_entry(struct guest *g);
+bool vlapic_can_wake(struct guest *g);
+bool vlapic_wake_due(struct guest *g);
+uint64_t vlapic_next_deadline(struct guest *g);
 
 #endif
