@@ -122,7 +122,11 @@ bool vmx_msr_read(struct cpu *c, uint32_t msr, uint64_t *v)
 		     ((uint64_t)VMX_WRITE_ANY_FIELD << 29);
 		return true;
 	case MSR_VMX_CR0_FIXED0: *v = VMX_CR0_FIXED0; return true;
-	case MSR_VMX_CR0_FIXED1: *v = CR0_WRITABLE | CR0_ET; return true;
+	/* As Intel processors report it: every bit of CR0[31:0] may be 1.
+	 * The reserved ones are ignored when written (SDM vol. 3A, 2.5), so
+	 * allowing them costs nothing, and software that tests VMXON with
+	 * each forbidden bit (kvm-unit-tests) sees what hardware shows. */
+	case MSR_VMX_CR0_FIXED1: *v = VMX_CR0_FIXED1; return true;
 	case MSR_VMX_CR4_FIXED0: *v = VMX_CR4_FIXED0; return true;
 	case MSR_VMX_CR4_FIXED1: *v = CR4_SUPPORTED | CR4_VMXE; return true;
 	case MSR_VMX_VMCS_ENUM:  *v = highest_index(); return true;

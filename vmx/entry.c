@@ -177,7 +177,7 @@ static bool injection_ok(struct cpu *c)
 static bool host_cr0_ok(struct cpu *c)
 {
 	uint64_t v = F(HOST_CR0);
-	return (v & VMX_CR0_FIXED0) == VMX_CR0_FIXED0 && !(v & ~(uint64_t)(CR0_WRITABLE | CR0_ET));
+	return (v & VMX_CR0_FIXED0) == VMX_CR0_FIXED0 && !(v & ~VMX_CR0_FIXED1);
 }
 
 static bool host_cr4_ok(struct cpu *c)

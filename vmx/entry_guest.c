@@ -43,7 +43,7 @@ bool guest_cr0_ok(struct cpu *c)
 	uint64_t v = F(GUEST_CR0), fixed0 = VMX_CR0_FIXED0;
 	if (ug(c))
 		fixed0 &= ~(uint64_t)(CR0_PE | CR0_PG); /* unrestricted guests may leave them clear */
-	if ((v & fixed0) != fixed0 || (v & ~(uint64_t)(CR0_WRITABLE | CR0_ET)))
+	if ((v & fixed0) != fixed0 || (v & ~VMX_CR0_FIXED1))
 		return false;
 	return !((v & CR0_PG) && !(v & CR0_PE));
 }

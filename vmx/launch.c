@@ -69,7 +69,9 @@ static void load_guest(struct cpu *c)
 {
 	uint32_t entry = (uint32_t)F(VM_ENTRY_CONTROLS);
 	bool ia32e = entry & ENTRY_IA32E_MODE;
-	c->cr0 = (F(GUEST_CR0) & CR0_WRITABLE) | CR0_ET;
+	/* CD, NW, ET and the reserved bits keep their values (26.3.2.1). */
+	uint64_t keep = CR0_CD | CR0_NW;
+	c->cr0 = (F(GUEST_CR0) & CR0_WRITABLE & ~keep) | (c->cr0 & keep) | CR0_ET;
 	c->cr3 = F(GUEST_CR3);
 	c->cr4 = F(GUEST_CR4);
 	if (entry & ENTRY_LOAD_DEBUG_CONTROLS)

@@ -144,6 +144,7 @@ uint64_t vmx_cr0_fixed0(const struct cpu *c);
 /* CR0/CR4 bits that must be 1 (fixed0) and may be 1 (fixed1) in VMX
  * operation (appendix A.7, A.8). */
 #define VMX_CR0_FIXED0 0x80000021ull  /* PE, NE, PG */
+#define VMX_CR0_FIXED1 0xffffffffull  /* bits 63:32 must be 0 */
 #define VMX_CR4_FIXED0 0x00002000ull  /* VMXE */
 
 #endif
