@@ -1,0 +1,36 @@
+# Sourced by the shell tests (cli.sh, hv.sh): a scratch directory, the
+# counters, check() and mbimage().
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+pass=0
+fail=0
+
+# check NAME EXPECTED_STATUS PHRASE -- COMMAND...: run COMMAND, want its
+# exit status and, unless PHRASE is empty, PHRASE in its output.
+check() {
+	name=$1 want=$2 phrase=$3
+	shift 4
+	"$@" >"$dir/out" 2>"$dir/err" </dev/null
+	got=$?
+	if [ "$got" -ne "$want" ]; then
+		echo "FAIL $name: exit status $got, expected $want"
+		sed 's/^/  | /' "$dir/err"
+		fail=$((fail + 1))
+	elif [ -n "$phrase" ] && ! grep -q -- "$phrase" "$dir/err" "$dir/out"; then
+		echo "FAIL $name: no \"$phrase\" in the output"
+		sed 's/^/  | /' "$dir/err" "$dir/out" | tail -20
+		fail=$((fail + 1))
+	else
+		pass=$((pass + 1))
+	fi
+}
+
+# mbimage FILE CODE: a Multiboot a.out-kludge image: header at 0, loaded at
+# 1 MiB, entry right after the 32-byte header; the code is CODE (printf
+# escapes).
+mbimage() {
+	printf '\002\260\255\033\000\000\001\000\376\117\121\344' >"$1"   # magic, flags 0x10000, checksum
+	printf '\000\000\020\000\000\000\020\000\000\000\000\000\000\000\000\000' >>"$1"
+	printf '\040\000\020\000' >>"$1"                                 # entry 0x100020
+	printf "$2" >>"$1"
+}
