@@ -28,6 +28,7 @@ check: all
 	$(UNIT_BIN) --jobs 2
 	sh tests/cli.sh $(BUILD)/nestlab
 	@$(MAKE) --no-print-directory run-guest-tests
+	@$(MAKE) --no-print-directory run-l2-guests
 	sh tests/hv.sh $(BUILD) $(BUILD)/nestlab
 	$(DIFF_BIN) --cases $(DIFF_CASES)
 	$(LEN_BIN) --count 200000

@@ -18,7 +18,9 @@
  *     guest's RAM and the device is not mapped, and touching it stops the
  *     guest (the hypervisor says where).
  *   - Hypercalls: VMCALL with the number in EAX, arguments in EBX, ECX and
- *     EDX, the result in EAX. Bare, VMCALL is #UD: check CPUID first.
+ *     EDX, the result in EAX. Bare, VMCALL is #UD, and under another
+ *     hypervisor it means something else (KVM's hypercalls): check the
+ *     signature in CPUID leaf 0x40000000 first, not only bit 31.
  */
 #ifndef GUESTS_LIB_HV_H
 #define GUESTS_LIB_HV_H

@@ -1,13 +1,13 @@
-/* Byte-at-a-time string functions: short and obviously right, which is
- * what a test runtime wants. */
+/* String functions: short and obviously right, which is what a test
+ * runtime wants. memcpy and memset are one REP MOVSB / REP STOSB each
+ * (fast on every CPU since the "fast strings" of the P6, SDM vol. 1,
+ * 7.3.9.3): hypervisors on the runtime copy and clear megabytes. */
 #include "lib/string.h"
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
-	unsigned char *d = dst;
-	const unsigned char *s = src;
-	while (n--)
-		*d++ = *s++;
+	void *d = dst;
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
 	return dst;
 }
 
@@ -27,9 +27,8 @@ void *memmove(void *dst, const void *src, size_t n)
 
 void *memset(void *dst, int c, size_t n)
 {
-	unsigned char *d = dst;
-	while (n--)
-		*d++ = (unsigned char)c;
+	void *d = dst;
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
 	return dst;
 }
 

@@ -10,6 +10,7 @@
  * with CS = DS = SS = RM_BASE / 16: its labels are used as offsets from
  * its start (OFF()), and it keeps its results in its own copy. */
 #include "lib/legacy/rt32.h"
+#include "lib/legacy/realmode.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 
@@ -25,9 +26,6 @@ const char test_name[] = "realmode";
 
 #define VEC_RM_INT 0x42
 
-#define XSTR(x) STR(x)
-#define STR(x) #x
-#define OFF(label) #label "-rm_blob"
 
 /* What the real-mode code leaves in its copy, in this order at rm_res. */
 struct rm_results {
@@ -52,23 +50,8 @@ __asm__(".pushsection .rodata\n"
 	 * SDM vol. 3, 9.9.2, steps 4 to 7: data segments with real-mode
 	 * limits, the real-mode IDTR, CR0.PE = 0, a far JMP to load CS. */
 	"rm_blob:\n\t"
-	"movw $" XSTR(RM_DS16) ", %ax\n\t"
-	"movw %ax, %ds\n\t"
-	"movw %ax, %es\n\t"
-	"movw %ax, %fs\n\t"
-	"movw %ax, %gs\n\t"
-	"movw %ax, %ss\n\t"
-	"lidt " OFF(rm_ivtr) "\n\t"
-	"movl %cr0, %eax\n\t"
-	"andl $~1, %eax\n\t"
-	"movl %eax, %cr0\n\t"
-	"ljmp $" XSTR(RM_SEG) ", $" OFF(rm_real) "\n"
+	RM_ENTER(RM_DS16, RM_SEG, RM_STACK, rm_ivtr)
 	/* Real mode. */
-	"rm_real:\n\t"
-	"movw $" XSTR(RM_SEG) ", %ax\n\t"
-	"movw %ax, %ds\n\t"
-	"movw %ax, %ss\n\t"
-	"movw $" XSTR(RM_STACK) ", %sp\n\t"
 	"movw %cs, " OFF(rm_res) "+0\n\t"
 	"movl %cr0, %eax\n\t"
 	"movw %ax, " OFF(rm_res) "+2\n\t"

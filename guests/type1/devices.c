@@ -8,7 +8,9 @@
 #include "type1/type1.h"
 
 #define COM1 0x3f8
+#define COM1_LCR (COM1 + 3)
 #define COM1_LSR (COM1 + 5)
+#define LCR_DLAB 0x80             /* 0x3F8/0x3F9 are the divisor latch */
 #define LSR_THRE_TEMT 0x60        /* transmitter empty: always ready */
 #define DEBUG_EXIT 0xf4
 
@@ -43,9 +45,10 @@ static void serial_byte(struct guest *g, uint8_t c)
 
 uint32_t port_in(struct guest *g, uint16_t port, unsigned size)
 {
-	(void)g;
 	if (port == COM1_LSR)
 		return LSR_THRE_TEMT;
+	if (port == COM1_LCR)
+		return g->uart_lcr;
 	if (port >= COM1 && port < COM1 + 8)
 		return 0;                  /* no input, no interrupts, no modem */
 	return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;   /* nothing there */
@@ -54,8 +57,10 @@ uint32_t port_in(struct guest *g, uint16_t port, unsigned size)
 void port_out(struct guest *g, uint16_t port, unsigned size, uint32_t v)
 {
 	(void)size;
-	if (port == COM1) {                /* THR (the divisor latch is not modelled) */
+	if (port == COM1 && !(g->uart_lcr & LCR_DLAB)) {   /* THR */
 		serial_byte(g, (uint8_t)v);
+	} else if (port == COM1_LCR) {
+		g->uart_lcr = (uint8_t)v;
 	} else if (port == DEBUG_EXIT) {
 		g->status = v & 0xff;
 		guest_stop(g, GUEST_EXITED, "exited with status %u", g->status);

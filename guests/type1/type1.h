@@ -56,9 +56,11 @@ struct guest {
 	char why[160];         /* how it stopped, for the summary */
 	char line[128];        /* serial output not yet printed */
 	unsigned line_len;
+	uint8_t uart_lcr;      /* COM1's line control register (DLAB) */
 	uint32_t mmio_scratch, mmio_reads;
 	struct vlapic lapic;
 	uint64_t exits[EXIT_REASONS], exits_total;
+	uint64_t handling, handled;  /* TSC from exits to entries, and how many */
 };
 
 /* What the scheduler does after an exit has been handled. */

@@ -17,16 +17,17 @@
 #define APIC_VERSION_VALUE 0x50014u  /* version 0x14, 6 LVT entries (max LVT 5) */
 #define BUS_HZ_PER_TSC 1             /* the timer's clock runs at the TSC's rate */
 
-static bool test_bit(const uint32_t *v, unsigned n) { return (v[n / 32] >> (n % 32)) & 1; }
 static void set_bit(uint32_t *v, unsigned n) { v[n / 32] |= 1u << (n % 32); }
 static void clear_bit(uint32_t *v, unsigned n) { v[n / 32] &= ~(1u << (n % 32)); }
 
-/* The highest vector set in a 256-bit register, or -1. */
+/* The highest vector set in a 256-bit register, or -1: the register's
+ * eight words from the top, then the highest bit of the first that is not
+ * zero. */
 static int highest(const uint32_t *v)
 {
-	for (int n = 255; n >= 16; n--)
-		if (test_bit(v, (unsigned)n))
-			return n;
+	for (int w = 7; w >= 0; w--)
+		if (v[w])
+			return w * 32 + 31 - __builtin_clz(v[w]);
 	return -1;
 }
 
