@@ -22,8 +22,8 @@ enum evt_type {
 	EVT_SERIAL,      /* a byte transmitted on the serial port */
 	EVT_VMENTRY,     /* VMLAUNCH/VMRESUME entered the guest, or the check that failed */
 	EVT_VMEXIT,      /* a VM exit: reason, qualification, where the guest was */
-	EVT_VMX_INSN,
-	EVT_EPT_WALK,    /* an EPT walk (only when walk events are asked for) */    /* a VMX instruction that failed: VMfailInvalid or VMfailValid */
+	EVT_VMX_INSN,    /* a VMX instruction's result (VMLAUNCH/VMRESUME: only failures) */
+	EVT_EPT_WALK,    /* an EPT walk (only when walk events are asked for) */
 	EVT_END,         /* the run ended */
 };
 
@@ -53,8 +53,18 @@ struct event {
 			uint64_t qual;
 			uint64_t guest_rip;      /* where the guest was */
 			uint32_t intr_info;      /* VM-exit interruption information */
+			const uint16_t *changed; /* the VMCS fields the exit changed */
+			uint16_t nchanged;       /* (indices into vmcs_fields[]) */
 		} vmexit;
-		struct { const char *insn; bool valid; uint8_t error; } vmxinsn;
+		struct {
+			const char *insn;        /* "VMCLEAR", ... (the SDM's name) */
+			uint8_t result;          /* 0 VMsucceed, 1 VMfailInvalid, 2 VMfailValid */
+			uint8_t error;           /* VMfailValid: the VM-instruction error */
+			bool has_addr;           /* VMXON, VMCLEAR, VMPTRLD, VMPTRST: */
+			uint64_t addr;           /* ... the VMCS or VMXON region */
+			int field;               /* VMREAD, VMWRITE: the field (-1: none) */
+			uint64_t value;          /* ... the value read or written */
+		} vmxinsn;
 		struct { const struct ept_walk *w; uint8_t kind; } ept;
 	} u;
 };

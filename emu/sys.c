@@ -50,7 +50,7 @@ void op_monitor(struct cpu *c, const struct insn *i)
 	need_monitor(c);
 	if (c->vmx.nonroot)
 		vmexit_on_monitor(c);
-	if ((uint32_t)c->gpr[R_CX])
+	if (c->gpr[R_CX] & sz_mask[c->code_sz == SZ64 ? SZ64 : SZ32])   /* RCX in 64-bit mode */
 		emu_raise(c, VEC_GP, 0);
 	uint64_t off = c->gpr[R_AX] & sz_mask[i->asz];
 	uint64_t pa = mem_translate(c, seg_linear(c, i->seg, off, 1, ACC_READ), ACC_READ);
@@ -64,7 +64,8 @@ void op_monitor(struct cpu *c, const struct insn *i)
  * interrupt that would be delivered, an NMI, or (ECX[0] = 1) any
  * interrupt, even masked; a store to the line cannot come while the only
  * CPU waits. If the monitor is not armed (never, or a store to the line
- * since MONITOR), MWAIT does nothing. Either way it disarms the monitor.
+ * since MONITOR, VMXOFF, a VM entry or exit), MWAIT does nothing. Either
+ * way it disarms the monitor.
  * EAX (the C-state hint) is accepted and ignored. */
 void op_mwait(struct cpu *c, const struct insn *i)
 {
@@ -72,11 +73,17 @@ void op_mwait(struct cpu *c, const struct insn *i)
 	need_monitor(c);
 	if (c->vmx.nonroot)
 		vmexit_on_mwait(c);
-	uint32_t ext = (uint32_t)c->gpr[R_CX];
-	if (ext & ~1u)
+	uint64_t ext = c->gpr[R_CX] & sz_mask[c->code_sz == SZ64 ? SZ64 : SZ32];
+	if (ext & ~1ull)
 		emu_raise(c, VEC_GP, 0);
 	if (!c->monitor_armed)
 		return;
+	/* In a VMX guest, a masked interrupt cannot end the wait when an
+	 * interrupt window is being waited for: MWAIT does not wait (25.3). */
+	if (c->vmx.nonroot && (ext & 1) && !(c->rflags & FL_IF) && vmx_mwait_passes(c)) {
+		c->monitor_armed = false;
+		return;
+	}
 	c->monitor_armed = false;
 	c->halted = c->mwaiting = true;
 	c->mwait_ibreak = ext & 1;

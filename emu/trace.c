@@ -8,6 +8,7 @@
 #include "emu/event.h"
 #include "emu/trace.h"
 #include "vmx/ept.h"
+#include "vmx/vmcs.h"
 
 #define TRACE_FORMAT 1
 
@@ -69,7 +70,7 @@ static void on_event(void *opaque, const struct event *e)
 		[EVT_EXCEPTION] = "exception", [EVT_INTERRUPT] = "interrupt", [EVT_IO] = "io",
 		[EVT_MODE] = "mode", [EVT_WALK] = "walk", [EVT_SERIAL] = "serial",
 		[EVT_END] = "end", [EVT_VMENTRY] = "vmentry", [EVT_VMEXIT] = "vmexit",
-		[EVT_VMX_INSN] = "vmfail", [EVT_EPT_WALK] = "ept_walk",
+		[EVT_VMX_INSN] = "vmx_insn", [EVT_EPT_WALK] = "ept_walk",
 	};
 	struct trace *t = opaque;
 	cJSON *o = cJSON_CreateObject();
@@ -127,16 +128,32 @@ static void on_event(void *opaque, const struct event *e)
 		hex(o, "guest_rip", e->u.vmexit.guest_rip);
 		if (e->u.vmexit.intr_info >> 31)
 			hex(o, "intr_info", e->u.vmexit.intr_info);
+		if (e->u.vmexit.changed) {
+			cJSON *ch = cJSON_AddObjectToObject(o, "changed");
+			for (unsigned k = 0; ch && k < e->u.vmexit.nchanged; k++) {
+				unsigned f = e->u.vmexit.changed[k];
+				hex(ch, vmcs_fields[f].name, t->c->vmx.field[f]);
+			}
+		}
 		break;
-	case EVT_VMX_INSN:
-		cJSON_AddStringToObject(o, "result", e->u.vmxinsn.valid ? "VMfailValid" : "VMfailInvalid");
-		if (e->u.vmxinsn.valid) {
+	case EVT_VMX_INSN: {
+		static const char *const results[] = { "VMsucceed", "VMfailInvalid", "VMfailValid" };
+		cJSON_AddStringToObject(o, "insn", e->u.vmxinsn.insn);
+		cJSON_AddStringToObject(o, "result", results[e->u.vmxinsn.result % 3]);
+		if (e->u.vmxinsn.result == 2) {
 			cJSON_AddNumberToObject(o, "vm_error", e->u.vmxinsn.error);
 			const char *text = vmx_error_text(e->u.vmxinsn.error);
 			if (text)
 				cJSON_AddStringToObject(o, "text", text);
 		}
+		if (e->u.vmxinsn.has_addr)
+			hex(o, "addr", e->u.vmxinsn.addr);
+		if (e->u.vmxinsn.field >= 0 && e->u.vmxinsn.result == 0) {
+			cJSON_AddStringToObject(o, "field", vmcs_fields[e->u.vmxinsn.field].name);
+			hex(o, "value", e->u.vmxinsn.value);
+		}
 		break;
+	}
 	case EVT_EPT_WALK: {
 		const struct ept_walk *w = e->u.ept.w;
 		hex(o, "gpa", w->gpa);

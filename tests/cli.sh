@@ -84,6 +84,18 @@ if [ -f "$vmx" ]; then
 	check vmx-failed-entry 33 "VM entries failed; the last, at RIP" -- "$nl" run "$vmx" --stats
 	check vmx-exit-reasons 33 "VMCALL" -- "$nl" run "$vmx" --stats
 	check vmx-failed-entry-pt 33 "entradas de VM falharam" -- "$nl" run "$vmx" --stats --lang pt-BR
+	# the trace: VMX instruction results, VM entries with the check that
+	# failed, VM exits with the fields they changed
+	check vmx-trace 33 "" -- "$nl" run "$vmx" --trace "$dir/vmx.jsonl"
+	for want in '"t":"vmx_insn".*"insn":"VMWRITE","result":"VMsucceed","field":"GUEST_RIP"' \
+		    '"t":"vmx_insn".*"result":"VMfailValid","vm_error":7' \
+		    '"t":"vmentry".*"ok":false.*"check":' \
+		    '"t":"vmexit".*"changed":{"VM_EXIT_REASON"'; do
+		if ! grep -q "$want" "$dir/vmx.jsonl"; then
+			echo "FAIL vmx-trace: no record matching $want"
+			fail=$((fail + 1))
+		fi
+	done
 fi
 
 # Determinism: the same image twice gives the same event stream, event for

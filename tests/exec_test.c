@@ -338,6 +338,17 @@ Test(exec, monitor_and_mwait)
 	cr_assert_eq(emu_run(c, 100), EMU_STOP_HLT);
 	cr_assert_eq(c->gpr[R_BX], 1);
 	emu_free(c);
+	/* a write to the line from outside the CPU (emu_phys_write, as the
+	 * VMX model writes memory) disarms it too */
+	c = mwait_after_store(0x3040, 0);
+	cr_assert_eq(emu_run(c, 5), EMU_STOP_BUDGET);   /* up to MONITOR */
+	cr_assert(c->monitor_armed);
+	uint32_t word = 7;
+	emu_phys_write(c, 0x3020, &word, 4);
+	cr_assert_not(c->monitor_armed);
+	cr_assert_eq(emu_run(c, 100), EMU_STOP_HLT);
+	cr_assert_eq(c->gpr[R_BX], 1);
+	emu_free(c);
 	/* MWAIT's ECX: bit 0 is the only extension; MONITOR has none */
 	c = mwait_after_store(0x3040, 2);
 	cr_assert_eq(emu_run(c, 100), EMU_STOP_EXCEPTION);

@@ -269,20 +269,31 @@ static void load_host(struct cpu *c, bool nmi_exit)
 	emu_update_mode(c);
 }
 
-static void emit_exit(struct cpu *c, const struct exit_info *x, uint64_t rip)
+/* The exit's event, with the VMCS fields it changed (the exit information
+ * and the guest state it saved): before holds the fields as they were. */
+static void emit_exit(struct cpu *c, const struct exit_info *x, uint64_t rip,
+		      const uint64_t *before)
 {
+	uint16_t changed[VMCS_NFIELDS];
 	struct event e = { .type = EVT_VMEXIT };
 	e.u.vmexit.reason = x->reason;
 	e.u.vmexit.name = vmx_exit_reason_name(x->reason);
 	e.u.vmexit.qual = x->qual;
 	e.u.vmexit.guest_rip = rip;
 	e.u.vmexit.intr_info = x->intr_info;
+	for (unsigned f = 0; f < VMCS_NFIELDS; f++)
+		if (c->vmx.field[f] != before[f])
+			changed[e.u.vmexit.nchanged++] = (uint16_t)f;
+	e.u.vmexit.changed = changed;
 	evt_emit(c, &e);
 }
 
 _Noreturn void vmexit(struct cpu *c, const struct exit_info *x)
 {
 	uint64_t rip = c->cur ? c->rip - c->cur->len : c->rip;
+	uint64_t before[VMCS_NFIELDS];
+	if (c->nobs)
+		memcpy(before, c->vmx.field, sizeof before);
 	record_info(c, x);
 	vmx_preempt_stop(c);
 	c->vmx.mtf = false;
@@ -292,10 +303,12 @@ _Noreturn void vmexit(struct cpu *c, const struct exit_info *x)
 	}
 	c->vmx.nonroot = false;
 	c->vmx.ept_active = false;
+	c->monitor_armed = false;   /* VM exits clear address-range monitoring (27.5.6) */
 	c->vmx.exits++;
 	c->vmx.exits_by_reason[(x->reason & 0xffff) % VMX_EXIT_REASONS]++;
 	c->in_delivery = c->was_delivering = false;
-	emit_exit(c, x, rip);
+	if (c->nobs)
+		emit_exit(c, x, rip, before);
 	load_host(c, x->nmi_exit);
 	if (vmx_load_msrs(c, F(VM_EXIT_MSR_LOAD_ADDR), F(VM_EXIT_MSR_LOAD_COUNT)))
 		vmx_abort(c, 4);

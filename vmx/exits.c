@@ -151,6 +151,14 @@ void vmexit_on_mwait(struct cpu *c)
 		insn_exit(c, EXIT_REASON_MWAIT, c->monitor_armed);
 }
 
+/* MWAIT with ECX[0] = 1 and RFLAGS.IF = 0 in a guest: with "interrupt-
+ * window exiting" it goes on to the next instruction instead of waiting
+ * (25.3; no virtual interrupts are offered to be pending). */
+bool vmx_mwait_passes(const struct cpu *c)
+{
+	return vmx_proc(c, PROC_INTR_WINDOW_EXITING);
+}
+
 /* --- control registers (25.1.3; qualification: table 27-3) --- */
 
 enum { CR_MOV_TO = 0, CR_MOV_FROM = 1, CR_CLTS = 2, CR_LMSW = 3 };

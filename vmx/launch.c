@@ -201,6 +201,7 @@ void vmx_enter(struct cpu *c, bool launch)
 				       .qual = bad->qual, .check = bad->name };
 		vmexit(c, &x);
 	}
+	c->vmx.insn.name = NULL; /* a VM entry that succeeds is its vmentry event */
 	vm_succeed(c); /* RFLAGS of the host: the guest's are loaded next */
 	load_guest(c);
 	c->vmx.nonroot = true;
@@ -216,6 +217,7 @@ void vmx_enter(struct cpu *c, bool launch)
 		vmexit(c, &x);
 	}
 	c->vmx.launch = VMCS_LAUNCHED;
+	c->monitor_armed = false;   /* VM entries clear address-range monitoring (26.3.3) */
 	c->vmx.entries++;
 	emit_entry(c, launch, true, 0, NULL);
 	c->brk |= BRK_JUMP | BRK_STOP;

@@ -66,6 +66,13 @@ struct vmx_state {
 	bool ept_active;         /* in a guest with "enable EPT" */
 	bool injecting;          /* VM entry is injecting an event (26.5) */
 	uint64_t preempt_deadline; /* virtual time the preemption timer expires */
+	struct {                 /* the VMX instruction executing, for its event */
+		const char *name;
+		bool has_addr;
+		uint64_t addr;
+		int field;               /* -1: none */
+		uint64_t value;
+	} insn;
 	bool ple_seen;           /* PAUSE-loop exiting: a PAUSE at CPL 0 since the
 	                            last VM entry, ... */
 	uint64_t ple_last;       /* ... the time of the last one ... */
@@ -107,6 +114,7 @@ uint64_t vmx_tsc_offset(const struct cpu *c);
 void vmexit_on_pause(struct cpu *c);
 void vmexit_on_monitor(struct cpu *c);
 void vmexit_on_mwait(struct cpu *c);
+bool vmx_mwait_passes(const struct cpu *c);
 void vmexit_on_mov_to_cr(struct cpu *c, unsigned cr, unsigned gpr, uint64_t *v);
 void vmexit_on_mov_from_cr(struct cpu *c, unsigned cr, unsigned gpr, uint64_t *v);
 bool vmexit_on_clts(struct cpu *c);

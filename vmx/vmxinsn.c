@@ -32,32 +32,56 @@ void vmx_reset(struct cpu *c)
 	c->vmx.vmcs_ptr = VMCS_INVALID_PTR;
 }
 
-/* The results of a VMX instruction (SDM 30.2). A failure is also an
- * event, so that the trace shows it. */
+/* The VMX instruction now executing, for the event its result makes. */
+static void insn_begin(struct cpu *c, const char *name)
+{
+	c->vmx.insn.name = name;
+	c->vmx.insn.has_addr = false;
+	c->vmx.insn.field = -1;
+}
+
+static void insn_addr(struct cpu *c, uint64_t pa)
+{
+	c->vmx.insn.has_addr = true;
+	c->vmx.insn.addr = pa;
+}
+
+/* The results of a VMX instruction (SDM 30.2), each an event for the
+ * trace: result 0 VMsucceed, 1 VMfailInvalid, 2 VMfailValid. A VM entry
+ * that succeeds is the vmentry event instead. */
+static void emit_result(struct cpu *c, uint8_t result, enum vm_insn_error e)
+{
+	const struct vmx_state *v = &c->vmx;
+	if (!c->nobs || !v->insn.name)
+		return;
+	struct event ev = { .type = EVT_VMX_INSN };
+	ev.u.vmxinsn.insn = v->insn.name;
+	ev.u.vmxinsn.result = result;
+	ev.u.vmxinsn.error = (uint8_t)e;
+	ev.u.vmxinsn.has_addr = v->insn.has_addr;
+	ev.u.vmxinsn.addr = v->insn.addr;
+	ev.u.vmxinsn.field = v->insn.field;
+	ev.u.vmxinsn.value = v->insn.value;
+	evt_emit(c, &ev);
+}
+
 void vm_succeed(struct cpu *c)
 {
 	flags_set(c, FL_ARITH, 0);
-}
-
-static void emit_fail(struct cpu *c, bool valid, enum vm_insn_error e)
-{
-	struct event ev = { .type = EVT_VMX_INSN };
-	ev.u.vmxinsn.valid = valid;
-	ev.u.vmxinsn.error = (uint8_t)e;
-	evt_emit(c, &ev);
+	emit_result(c, 0, 0);
 }
 
 void vm_fail_invalid(struct cpu *c)
 {
 	flags_set(c, FL_ARITH, FL_CF);
-	emit_fail(c, false, 0);
+	emit_result(c, 1, 0);
 }
 
 void vm_fail_valid(struct cpu *c, enum vm_insn_error e)
 {
 	c->vmx.field[VMCS_VM_INSTRUCTION_ERROR] = e;
 	flags_set(c, FL_ARITH, FL_ZF);
-	emit_fail(c, true, e);
+	emit_result(c, 2, e);
 }
 
 /* VMfail: VMfailValid if there is a current VMCS, else VMfailInvalid. */
@@ -74,6 +98,7 @@ void vm_fail(struct cpu *c, enum vm_insn_error e)
  * in VMX non-root operation, a VM exit (25.1.2); #GP(0) above CPL 0. */
 void vmx_common_checks(struct cpu *c, const struct insn *i, unsigned reason)
 {
+	insn_begin(c, vmx_exit_reason_name(reason));
 	if (!c->vmx.available || !c->vmx.on || !(c->cr0 & CR0_PE) || (c->rflags & FL_VM) ||
 	    ((c->efer & EFER_LMA) && c->code_sz != SZ64))
 		emu_raise_noerr(c, VEC_UD);
@@ -127,6 +152,7 @@ static void vmcs_load(struct cpu *c, uint64_t pa)
 /* F3 0F C7 /6: VMXON m64 (SDM 30.3, VMXON). */
 static void vmxon(struct cpu *c, const struct insn *i)
 {
+	insn_begin(c, "VMXON");
 	if (!(c->cr0 & CR0_PE) || !(c->cr4 & CR4_VMXE) || (c->rflags & FL_VM) ||
 	    ((c->efer & EFER_LMA) && c->code_sz != SZ64))
 		emu_raise_noerr(c, VEC_UD);
@@ -145,6 +171,7 @@ static void vmxon(struct cpu *c, const struct insn *i)
 	    (c->msr.feature_control & 5) != 5)
 		emu_raise(c, VEC_GP, 0);
 	uint64_t pa = m64(c, i);
+	insn_addr(c, pa);
 	if (!region_ok(pa) || pa + 4096 > c->bus->ram_size ||
 	    region_revision(c, pa) != VMCS_REVISION) {
 		vm_fail_invalid(c);
@@ -163,6 +190,7 @@ void op_vmxoff(struct cpu *c, const struct insn *i)
 	vmcs_flush(c);
 	c->vmx.on = false;
 	c->vmx.vmcs_ptr = VMCS_INVALID_PTR;
+	c->monitor_armed = false;   /* VMXOFF clears address-range monitoring (30.3) */
 	vm_succeed(c);
 	if (c->init_pending)
 		c->brk |= BRK_STOP; /* an INIT blocked in VMX root operation is taken now */
@@ -173,6 +201,7 @@ static void vmclear(struct cpu *c, const struct insn *i)
 {
 	vmx_common_checks(c, i, EXIT_REASON_VMCLEAR);
 	uint64_t pa = m64(c, i);
+	insn_addr(c, pa);
 	if (!region_ok(pa) || pa + 4096 > c->bus->ram_size) {
 		vm_fail(c, VMERR_VMCLEAR_INVALID_ADDRESS);
 		return;
@@ -199,6 +228,7 @@ static void vmptrld(struct cpu *c, const struct insn *i)
 {
 	vmx_common_checks(c, i, EXIT_REASON_VMPTRLD);
 	uint64_t pa = m64(c, i);
+	insn_addr(c, pa);
 	if (!region_ok(pa) || pa + 4096 > c->bus->ram_size) {
 		vm_fail(c, VMERR_VMPTRLD_INVALID_ADDRESS);
 		return;
@@ -241,6 +271,7 @@ void op_vmptrst(struct cpu *c, const struct insn *i)
 		emu_raise_noerr(c, VEC_UD);
 	vmx_common_checks(c, i, EXIT_REASON_VMPTRST);
 	mem_write(c, i->seg, ea(c, i), SZ64, c->vmx.vmcs_ptr);
+	insn_addr(c, c->vmx.vmcs_ptr);
 	vm_succeed(c);
 }
 
@@ -283,9 +314,12 @@ static bool shadowed(struct cpu *c, uint64_t enc, bool write)
  * the field is shadowed, then #GP above CPL 0. */
 static void vmread_vmwrite_checks(struct cpu *c, const struct insn *i, uint64_t enc, bool write)
 {
-	if (!c->vmx.nonroot || !shadowed(c, enc, write))
+	if (!c->vmx.nonroot || !shadowed(c, enc, write)) {
 		vmx_common_checks(c, i, write ? EXIT_REASON_VMWRITE : EXIT_REASON_VMREAD);
-	else if (c->cpl != 0)
+		return;
+	}
+	insn_begin(c, write ? "VMWRITE" : "VMREAD");   /* to the shadow VMCS */
+	if (c->cpl != 0)
 		emu_raise(c, VEC_GP, 0);
 }
 
@@ -321,6 +355,8 @@ void op_vmread(struct cpu *c, const struct insn *i)
 	if (high)
 		v >>= 32;
 	rm_write(c, i, sz, v);
+	c->vmx.insn.field = f;
+	c->vmx.insn.value = v;
 	vm_succeed(c);
 }
 
@@ -348,5 +384,7 @@ void op_vmwrite(struct cpu *c, const struct insn *i)
 	else
 		v &= field_mask(f);
 	field_write(c, f, v);
+	c->vmx.insn.field = f;
+	c->vmx.insn.value = v;
 	vm_succeed(c);
 }
