@@ -85,7 +85,7 @@ void emu_reset_flat(struct cpu *c, int code_sz)
 	xsave_reset(c);
 	vmx_reset(c);
 	c->halted = c->mwaiting = c->exit_requested = c->triple = false;
-	c->monitor_armed = c->init_pending = c->init_reset = false;
+	c->monitor_armed = c->init_pending = c->init_reset = c->wait_sipi = false;
 	c->in_delivery = c->nmi_pending = c->nmi_blocked = false;
 	c->shadow_until = 0;
 	c->last_delivered.vector = 0xff;

@@ -251,6 +251,9 @@ struct cpu {
 	bool init_pending;       /* an INIT signal waits: blocked in VMX root
 	                            operation (SDM vol. 3C, 24.8) */
 	bool init_reset;         /* ... taken outside VMX: the run ends */
+	bool wait_sipi;          /* a VMX guest entered in the wait-for-SIPI
+	                            state: halted, every event blocked (only a
+	                            SIPI, which one CPU cannot get, ends it) */
 	bool exit_requested;     /* a device asked the run to end */
 	uint8_t brk;             /* leave the decoded block after this instruction:
 	                            BRK_JUMP (RIP, mode or code changed) and/or

@@ -302,6 +302,10 @@ bool emu_handle_exception(struct cpu *c)
 bool emu_take_interrupt(struct cpu *c)
 {
 	const struct intc_ops *ic = c->intc;
+	/* Wait-for-SIPI blocks INIT, NMIs, external interrupts and their
+	 * VM exits, and the preemption timer does not exit (25.2, 25.5.1). */
+	if (unlikely(c->wait_sipi))
+		return false;
 	if (unlikely(c->init_pending)) {
 		/* INIT: a VM exit in VMX non-root operation, blocked in VMX
 		 * root operation (until VMXOFF); otherwise the processor

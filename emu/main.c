@@ -496,6 +496,8 @@ static int cmd_run(int argc, char **argv)
 		snprintf(end, sizeof end, "%s", msg(lang, MSG_END_BUDGET));
 		break;
 	}
+	if (c->wait_sipi)
+		say(WAIT_SIPI);
 	if (c->vmx.failed.count && (o.stats || stop != EMU_STOP_EXIT))
 		say_failed_entry(c);
 	if (o.stats) {

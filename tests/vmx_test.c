@@ -944,6 +944,37 @@ static void into_spinning_guest(const char *host, size_t n)
 	cr_assert(c->vmx.nonroot);
 }
 
+/* A guest entered in wait-for-SIPI (IA32_VMX_MISC[8]) runs nothing, and
+ * nothing but a SIPI ends it: not an interrupt with external-interrupt
+ * exiting, not the preemption timer at 0, not INIT (25.2, 25.5.1). It
+ * takes no injected event (26.3.1.5). */
+Test(vmx, wait_for_sipi)
+{
+	uint64_t misc = 0;
+	cr_assert(vmx_msr_read(c, 0x485, &misc));
+	cr_assert(misc & (1u << 8));
+	enter_vmx_operation();
+	guest64_vmcs();
+	F(GUEST_ACTIVITY_STATE) = 3;
+	F(VM_ENTRY_INTR_INFO_FIELD) = (1u << 31) | 0x30;   /* an external interrupt */
+	cr_assert_eq(LAUNCH("\x90\xeb\xfe", 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), (1u << 31) | 33, "no event into wait-for-SIPI");
+	guest64_vmcs();
+	F(GUEST_ACTIVITY_STATE) = 3;
+	F(PIN_BASED_VM_EXEC_CONTROL) |= 1u << 0 | 1u << 6;  /* interrupt exiting, timer */
+	F(VMX_PREEMPTION_TIMER_VALUE) = 0;
+	c->intc = &one_irq;
+	irq_up = true;
+	c->init_pending = true;
+	uint64_t at = c->icount;
+	cr_assert_eq(LAUNCH("\x48\xff\xc0", 50), EMU_STOP_HLT, "asleep for good");   /* inc rax */
+	cr_assert(c->vmx.nonroot && c->wait_sipi && c->halted);
+	cr_assert_eq(c->icount, at + 1, "only the VMLAUNCH retired");
+	cr_assert(irq_up && c->init_pending, "both still pending");
+	c->intc = NULL;
+	irq_up = c->init_pending = false;
+}
+
 /* INIT (25.2, 24.8): an exit from a guest, blocked in VMX root operation,
  * a reset once VMXOFF has run. */
 Test(vmx, init_signal)

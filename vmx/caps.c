@@ -115,10 +115,10 @@ bool vmx_msr_read(struct cpu *c, uint32_t msr, uint64_t *v)
 	case MSR_VMX_TRUE_ENTRY:     *v = ctls(ENTRY_TRUE_DEFAULT1, ENTRY_MAY1); return true;
 	case MSR_VMX_MISC:
 		/* bits 4:0: the preemption timer's rate; bit 5: exits store
-		 * EFER.LMA in "IA-32e mode guest"; bit 6: the HLT activity
-		 * state; bits 24:16: four CR3-target values; bit 29: VMWRITE
+		 * EFER.LMA in "IA-32e mode guest"; bits 6 and 8: the HLT and
+		 * wait-for-SIPI activity states (not shutdown); bits 24:16: four CR3-target values; bit 29: VMWRITE
 		 * to any field (vmx/vmxinsn.c). */
-		*v = VMX_PREEMPT_RATE | (1u << 5) | (1u << 6) | (4u << 16) |
+		*v = VMX_PREEMPT_RATE | (1u << 5) | (1u << 6) | (1u << 8) | (4u << 16) |
 		     ((uint64_t)VMX_WRITE_ANY_FIELD << 29);
 		return true;
 	case MSR_VMX_CR0_FIXED0: *v = VMX_CR0_FIXED0; return true;

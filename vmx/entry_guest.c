@@ -273,14 +273,17 @@ bool guest_rflags_ok(struct cpu *c)
 
 /* --- 26.3.1.5: non-register state --- */
 
-/* Active, or a state IA32_VMX_MISC[8:6] offers (only HLT: bit 6); HLT
- * needs SS.DPL = 0 and no STI/MOV SS blocking, and can take only some
- * injected events: external interrupts, NMIs, #DB, #MC and MTF. */
+/* Active, or a state IA32_VMX_MISC[8:6] offers (HLT, bit 6, and
+ * wait-for-SIPI, bit 8; not shutdown). Wait-for-SIPI takes no injected
+ * event; HLT needs SS.DPL = 0 and no STI/MOV SS blocking, and can take
+ * only external interrupts, NMIs, #DB, #MC and MTF. */
 bool guest_activity_ok(struct cpu *c)
 {
 	uint64_t state = F(GUEST_ACTIVITY_STATE);
 	if (state == ACTIVITY_ACTIVE)
 		return true;
+	if (state == ACTIVITY_WAIT_SIPI)
+		return injected_type(c) < 0;
 	if (state != ACTIVITY_HLT || AR_DPL(F(GUEST_SS_AR_BYTES)) != 0 ||
 	    (F(GUEST_INTERRUPTIBILITY_INFO) & 3))
 		return false;

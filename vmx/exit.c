@@ -133,7 +133,8 @@ static void save_guest(struct cpu *c, uint64_t rip)
 	F(GUEST_INTERRUPTIBILITY_INFO) = interruptibility(c);
 	/* A guest waiting in MWAIT is in the active state (C1 is C0's
 	 * neighbour, not HLT's activity state). */
-	F(GUEST_ACTIVITY_STATE) = c->halted && !c->mwaiting ? ACTIVITY_HLT : ACTIVITY_ACTIVE;
+	F(GUEST_ACTIVITY_STATE) = c->wait_sipi ? ACTIVITY_WAIT_SIPI :
+				  c->halted && !c->mwaiting ? ACTIVITY_HLT : ACTIVITY_ACTIVE;
 	F(GUEST_PENDING_DBG_EXCEPTIONS) = 0;
 	/* With EPT, a PAE guest's PDPTEs are saved (27.3.4). */
 	if (c->vmx.ept_active && (c->cr0 & CR0_PG) && (c->cr4 & CR4_PAE) &&
@@ -253,7 +254,7 @@ static void load_host(struct cpu *c, bool nmi_exit)
 	emu_set_rflags(c, FL_1);
 	c->cpl = 0;
 	c->shadow_until = 0;
-	c->halted = false;
+	c->halted = c->wait_sipi = false;
 	/* An NMI's exit leaves NMIs blocked; with "virtual NMIs" the guest's
 	 * blocking was virtual and the host has none (27.5.5). */
 	if (nmi_exit)

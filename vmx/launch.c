@@ -110,7 +110,8 @@ static void load_guest(struct cpu *c)
 	c->shadow_until = (intr & 3) ? c->icount + 2 : 0;
 	c->shadow_movss = intr & INTERRUPTIBILITY_MOV_SS;
 	c->nmi_blocked = intr & INTERRUPTIBILITY_NMI;
-	c->halted = F(GUEST_ACTIVITY_STATE) == ACTIVITY_HLT;
+	c->wait_sipi = F(GUEST_ACTIVITY_STATE) == ACTIVITY_WAIT_SIPI;
+	c->halted = F(GUEST_ACTIVITY_STATE) == ACTIVITY_HLT || c->wait_sipi;
 	c->mwaiting = false;
 	emu_update_mode(c);
 }
