@@ -91,14 +91,20 @@ $(GUEST_LEGACY:guests/%=$(BUILD)/guests/%.elf): $(BUILD)/guests/%.elf: \
 	$(CC) $(GUEST32_CFLAGS) $(GUEST_LDFLAGS) -Wl,-z,max-page-size=0x1000 \
 	    -T guests/lib/legacy/legacy.ld -o $@ $< $(GUEST32_LIB_OBJS)
 
-# The bare-metal hypervisor (guests/type1): its own files and the runtime.
-TYPE1_OBJS := $(patsubst guests/%.c,$(BUILD)/guests/%.o,$(wildcard guests/type1/*.c))
-.SECONDARY: $(TYPE1_OBJS)
-$(BUILD)/guests/type1/type1.elf: $(TYPE1_OBJS) $(GUEST_LIB_OBJS) guests/lib/multiboot.ld
+# The teaching hypervisors: type1 (bare metal) and type2 (a host kernel
+# with a /dev/kvm-like module and user-space VMMs) each link their own
+# files, what they share (guests/hvlib) and the runtime.
+HVLIB_OBJS := $(patsubst guests/%.c,$(BUILD)/guests/%.o,$(wildcard guests/hvlib/*.c))
+TYPE1_OBJS := $(patsubst guests/%.c,$(BUILD)/guests/%.o,$(wildcard guests/type1/*.c)) $(HVLIB_OBJS)
+TYPE2_OBJS := $(patsubst guests/%.c,$(BUILD)/guests/%.o,$(wildcard guests/type2/*.c)) $(HVLIB_OBJS)
+.SECONDARY: $(TYPE1_OBJS) $(TYPE2_OBJS)
+$(BUILD)/guests/type1/type1.elf: $(TYPE1_OBJS)
+$(BUILD)/guests/type2/type2.elf: $(TYPE2_OBJS)
+$(BUILD)/guests/type%.elf: $(GUEST_LIB_OBJS) guests/lib/multiboot.ld
 	$(CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -Wl,-z,max-page-size=0x1000 \
-	    -T guests/lib/multiboot.ld -o $@.64 $(TYPE1_OBJS) $(GUEST_LIB_OBJS)
+	    -T guests/lib/multiboot.ld -o $@.64 $(filter %.o,$^)
 	objcopy -O elf32-i386 $@.64 $@
-all: $(BUILD)/guests/type1/type1.elf
+all: $(BUILD)/guests/type1/type1.elf $(BUILD)/guests/type2/type2.elf
 
 # The L2 guests (guests/l2): small programs that the teaching hypervisors
 # run as Multiboot modules, and that boot bare as well. One image per
@@ -129,5 +135,6 @@ run-l2-guests: $(BUILD)/nestlab $(L2_ELFS)
 # kernel: ring 3, a page fault, a VT-x guest of its own.
 all: $(BUILD)/guests/demo/demo.elf
 
-run-demo: $(BUILD)/nestlab $(BUILD)/guests/type1/type1.elf $(L2_ELFS)
+run-demo: $(BUILD)/nestlab $(BUILD)/guests/type1/type1.elf $(BUILD)/guests/type2/type2.elf \
+          $(L2_ELFS)
 	@sh guests/demo/run.sh $(BUILD) $(BUILD)/nestlab

@@ -1,12 +1,14 @@
 #!/bin/sh
 # The teaching hypervisors (docs/hypervisors.md) on nestlab: the L2 guests
-# under type1 print what they print bare, with the exits expected of them;
-# type1 with bad modules and misbehaving guests. Usage: hv.sh BUILD NESTLAB
+# under type1 and type2 print what they print bare, with the exits expected
+# of them; both with bad modules and misbehaving guests; type2's kernel and
+# user paths, and its other process. Usage: hv.sh BUILD NESTLAB
 set -u
 build=$1
 nl=$2
 . tests/testlib.sh
 type1=$build/guests/type1/type1.elf
+type2=$build/guests/type2/type2.elf
 good=$build/guests/tests/cpuid.elf
 
 head -c 4096 /dev/urandom | tr '\177' 'x' >"$dir/random.bin"
@@ -23,16 +25,17 @@ check triple-fault 1 "triple fault at RIP" -- "$nl" run "$type1" --module "$dir/
 grep -q "^\[cpuid\] PASS cpuid" "$dir/out" || { echo "FAIL triple-fault: the other guest did not finish"; fail=$((fail + 1)); }
 check wild-access 1 "touched guest-physical 0x40000000 (read)" -- "$nl" run "$type1" --module "$dir/wild.elf"
 
-# same GUEST: under type1 alone, GUEST prints what it prints bare ("# "
-# lines aside), and ends with status 0.
+# same GUEST [HV]: under HV (type1 unless given) alone, GUEST prints what
+# it prints bare ("# " lines aside), and ends with status 0.
 l2=$build/guests/l2
 same() {
-	g=$1
+	g=$1 hv=${2:-type1}
 	"$nl" run "$l2/$g.elf" 2>/dev/null | grep -v '^# ' >"$dir/bare"
-	check "type1-$g" 1 "$g  *exited with status 0" -- "$nl" run "$type1" --module "$l2/$g.elf" --stats
+	check "$hv-$g" 1 "$g  *exited with status 0" -- "$nl" run "$build/guests/$hv/$hv.elf" \
+		--module "$l2/$g.elf" --stats
 	sed -n "s/^\[$g\] //p" "$dir/out" | grep -v '^# ' >"$dir/under"
 	if ! cmp -s "$dir/bare" "$dir/under"; then
-		echo "FAIL type1-$g: the output differs from the bare run"
+		echo "FAIL $hv-$g: the output differs from the bare run"
 		diff "$dir/bare" "$dir/under" | head -10 | sed 's/^/  | /'
 		fail=$((fail + 1))
 	fi
@@ -41,7 +44,7 @@ same() {
 # exits NAME REASON MIN: the last run made at least MIN exits of REASON
 # (nestlab's --stats counts them).
 exits() {
-	n=$(sed -n "s/^nestlab: *\([0-9]*\) *$2 .*/\1/p" "$dir/err")
+	n=$(sed -n "s/^nestlab: *\([0-9]*\)  *$2 .*/\1/p" "$dir/err")
 	if [ "${n:-0}" -lt "$3" ]; then
 		echo "FAIL $1: ${n:-0} exits of reason $2, expected at least $3"
 		fail=$((fail + 1))
@@ -65,13 +68,77 @@ check type1-mmio 1 "mmio: device at 0xfeb00000, ID 0x4e4c4456" -- "$nl" run "$ty
 grep -q "(mmio doorbell) 0xd00dfeed" "$dir/out" ||
 	{ echo "FAIL type1-mmio: the doorbell did not ring"; fail=$((fail + 1)); }
 exits type1-mmio 48 7
-# two CPU-bound guests share the CPU: the second starts before the first ends
-check time-slices 1 "" -- "$nl" run "$type1" --module "$l2/cpubound.elf" --module "$l2/cpubound.elf"
-first_end=$(grep -n '^\[cpubound\] cpubound: done' "$dir/out" | cut -d: -f1)
-rounds=$(grep -c '^\[cpubound\(-1\)\{0,1\}\] cpubound: round' "$dir/out")
-second=$(grep -n '^\[cpubound-1\] cpubound: round 1/8' "$dir/out" | cut -d: -f1)
-if [ "$rounds" -ne 16 ] || [ -z "$second" ] || [ "$second" -gt "${first_end:-0}" ]; then
-	echo "FAIL time-slices: the two guests did not take turns ($rounds rounds)"
+# time_slices HV: two CPU-bound guests share the CPU under HV: the second
+# starts before the first ends.
+time_slices() {
+	check "$1-time-slices" 1 "" -- "$nl" run "$build/guests/$1/$1.elf" \
+		--module "$l2/cpubound.elf" --module "$l2/cpubound.elf"
+	first_end=$(grep -n '^\[cpubound\] cpubound: done' "$dir/out" | cut -d: -f1)
+	rounds=$(grep -c '^\[cpubound\(-1\)\{0,1\}\] cpubound: round' "$dir/out")
+	second=$(grep -n '^\[cpubound-1\] cpubound: round 1/8' "$dir/out" | cut -d: -f1)
+	if [ "$rounds" -ne 16 ] || [ -z "$second" ] || [ "$second" -gt "${first_end:-0}" ]; then
+		echo "FAIL $1-time-slices: the two guests did not take turns ($rounds rounds)"
+		fail=$((fail + 1))
+	fi
+}
+time_slices type1
+
+# type2: the same guests, the same failures, and what only a hosted
+# hypervisor has: exits handled in the kernel or by the VMM process, and
+# other processes running beside the VMs (the ticker).
+check t2-no-guests 3 "no guests" -- "$nl" run "$type2"
+check t2-too-many 3 "at most 4" -- "$nl" run "$type2" --module "$good" --module "$good" \
+	--module "$good" --module "$good" --module "$good"
+# a malformed module: its VMM says so, the others run, the machine ends with 1
+check t2-not-multiboot 3 "\[random\] vmm: module 0 .*no Multiboot header" -- \
+	"$nl" run "$type2" --module "$dir/random.bin" --module "$good"
+grep -q "^\[cpuid\] PASS cpuid" "$dir/out" || { echo "FAIL t2-not-multiboot: the other guest did not finish"; fail=$((fail + 1)); }
+check t2-small-ram 3 "give the machine more" -- "$nl" run "$type2" --module "$good" --mem 16
+check t2-triple-fault 1 "triple fault at RIP" -- "$nl" run "$type2" --module "$dir/triple.elf" --module "$good"
+grep -q "^\[cpuid\] PASS cpuid" "$dir/out" || { echo "FAIL t2-triple-fault: the other guest did not finish"; fail=$((fail + 1)); }
+check t2-wild-access 1 "touched guest-physical 0x40000000 (read)" -- "$nl" run "$type2" --module "$dir/wild.elf"
+
+# paths NAME KERNEL_MIN USER_MIN: the last type2 run handled at least
+# KERNEL_MIN exits in the kernel and USER_MIN through the VMM.
+paths() {
+	k=$(sed -n 's/^ *in the kernel: exits *\([0-9]*\).*/\1/p' "$dir/out")
+	u=$(sed -n 's/^ *through the VMM: exits *\([0-9]*\).*/\1/p' "$dir/out")
+	if [ "${k:-0}" -lt "$2" ] || [ "${u:-0}" -lt "$3" ]; then
+		echo "FAIL $1: ${k:-0} exits in the kernel and ${u:-0} through the VMM," \
+			"expected at least $2 and $3"
+		fail=$((fail + 1))
+	fi
+}
+
+for g in hello64 hello32 hello16 pagefault cpubound; do
+	same "$g" type2
+done
+same ioloop type2
+exits t2-ioloop 30 2000
+paths t2-ioloop 0 2000
+same apictimer type2
+exits t2-apictimer 12 10
+exits t2-apictimer 48 20
+paths t2-apictimer 20 10      # the APIC and HLT in the kernel, COM1 in the VMM
+check t2-cpuid 1 "cpuid: a nestlab hypervisor runs this guest: \"NestlabType2\"" -- \
+	"$nl" run "$type2" --module "$l2/cpuid.elf" --stats
+grep -q "leaf 0x40000001: guest 0 of 1, hypervisor type 2" "$dir/out" ||
+	{ echo "FAIL t2-cpuid: leaf 0x40000001 does not say type 2"; fail=$((fail + 1)); }
+grep -q "hypercall 99 (there is none) -> 0xffffffff" "$dir/out" ||
+	{ echo "FAIL t2-cpuid: no HV_ENOSYS for an unknown hypercall"; fail=$((fail + 1)); }
+exits t2-cpuid 18 3
+paths t2-cpuid 3 3            # CPUID in the kernel, VMCALL in the VMM
+check t2-mmio 1 "mmio: device at 0xfeb00000, ID 0x4e4c4456" -- "$nl" run "$type2" --module "$l2/mmio.elf" --stats
+grep -q "(mmio doorbell) 0xd00dfeed" "$dir/out" ||
+	{ echo "FAIL t2-mmio: the doorbell did not ring"; fail=$((fail + 1)); }
+exits t2-mmio 48 7
+# under type2, the ticker's lines come in between the guests'
+time_slices type2
+first=$(grep -n '^\[cpubound' "$dir/out" | head -1 | cut -d: -f1)
+last=$(grep -n '^\[cpubound' "$dir/out" | tail -1 | cut -d: -f1)
+between=$(sed -n "${first:-1},${last:-1}p" "$dir/out" | grep -c '^\[ticker\] tick')
+if [ "$between" -lt 2 ]; then
+	echo "FAIL t2-ticker: $between ticker lines among the guests' output, expected at least 2"
 	fail=$((fail + 1))
 fi
 

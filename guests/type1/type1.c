@@ -13,7 +13,6 @@
  * 1 when it could not start them. */
 #include "lib/apic.h"
 #include "lib/boot.h"
-#include "lib/hv.h"
 #include "lib/idt.h"
 #include "lib/printf.h"
 #include "lib/string.h"
@@ -25,7 +24,6 @@ const char test_name[] = "type1";
 
 struct guest guests[MAX_GUESTS];
 unsigned nguests;
-unsigned guest_level = 2;
 uint64_t host_ticks;
 static uint64_t host_idle;     /* TSC ticks type1 spent waiting in HLT */
 
@@ -60,45 +58,21 @@ static uint64_t guest_ram_base(const struct multiboot_info *mbi, uint64_t need)
 	return base;
 }
 
-/* If type1 itself runs under a hypervisor that says which level its guest
- * is at, type1's guests are one level further down. */
-static unsigned find_level(void)
-{
-	if (!(cpuid(1, 0).ecx & CPUID_1_ECX_HYPERVISOR))
-		return 2;
-	struct cpuid_regs r = cpuid(HV_CPUID_BASE, 0);
-	char sig[13];
-	memcpy(sig, &r.ebx, 4);
-	memcpy(sig + 4, &r.ecx, 4);
-	memcpy(sig + 8, &r.edx, 4);
-	sig[12] = 0;
-	if (memcmp(sig, "Nestlab", 7) || r.eax < HV_CPUID_INFO)
-		return 2;
-	return cpuid(HV_CPUID_INFO, 0).edx + 1;
-}
-
 static void create_guests(const struct multiboot_info *mbi)
 {
 	const struct multiboot_module *mods = mb_ptr(mbi->mods_addr);
-	uint64_t base = guest_ram_base(mbi, (uint64_t)mbi->mods_count * GUEST_RAM_SIZE);
+	uint64_t base = guest_ram_base(mbi, (uint64_t)mbi->mods_count * VM_RAM_SIZE);
+	unsigned level = vm_find_level();
 	for (unsigned k = 0; k < mbi->mods_count; k++) {
-		uint8_t *ram = (uint8_t *)(uintptr_t)(base + (uint64_t)k * GUEST_RAM_SIZE);
-		const char *why = guest_create(&guests[k], k, ram, &mods[k]);
+		uint8_t *ram = (uint8_t *)(uintptr_t)(base + (uint64_t)k * VM_RAM_SIZE);
+		const char *why = guest_create(&guests[k], k, ram, mods, mbi->mods_count, level);
 		if (why) {
 			printf("type1: guest module %u ('%s'): %s\n", k,
 			       mods[k].cmdline ? (const char *)mb_ptr(mods[k].cmdline) : "", why);
 			finish(1);
 		}
-		/* Two guests from the same file: the second is NAME-1. */
-		for (unsigned j = 0; j < k; j++)
-			if (!strcmp(guests[j].name, guests[k].name)) {
-				char base[sizeof guests[k].name];
-				memcpy(base, guests[k].name, sizeof base);
-				snprintf(guests[k].name, sizeof guests[k].name, "%s-%u", base, k);
-				break;
-			}
 		printf("type1: guest %u is %s: %u MiB of RAM at host-physical 0x%lx, VPID %u\n", k,
-		       guests[k].name, GUEST_RAM_SIZE >> 20, (uintptr_t)ram, k + 1);
+		       guests[k].name, VM_RAM_SIZE >> 20, (uintptr_t)ram, k + 1);
 	}
 	nguests = mbi->mods_count;
 }
@@ -120,11 +94,11 @@ static uint64_t wake_guests(void)
 		struct guest *g = &guests[k];
 		if (g->state != GUEST_WAITING)
 			continue;
-		if (vlapic_wake_due(g)) {
+		if (vlapic_wake_due(&g->vm)) {
 			g->state = GUEST_RUNNABLE;
 			continue;
 		}
-		uint64_t d = vlapic_next_deadline(g);
+		uint64_t d = vlapic_next_deadline(&g->vm);
 		if (d && (!earliest || d < earliest))
 			earliest = d;
 	}
@@ -146,16 +120,14 @@ static void host_wait_until(uint64_t deadline)
 	apic_timer_start(HOST_TICK_VECTOR, HOST_TICK_COUNT, true);
 }
 
-/* The preemption timer counts down at the TSC's rate divided by
- * 2^IA32_VMX_MISC[4:0] (25.5.1); a turn ends after SLICE_NS, or earlier
- * when the guest's own APIC timer is due. */
+/* A turn ends after SLICE_NS, or earlier when the guest's own APIC timer
+ * is due: the value of the VMX-preemption timer (25.5.1). */
 static uint64_t turn_length(struct guest *g)
 {
-	uint64_t ns = SLICE_NS, d = vlapic_next_deadline(g), now = rdtsc();
+	uint64_t ns = SLICE_NS, d = vlapic_next_deadline(&g->vm), now = rdtsc();
 	if (d && d > now && d - now < ns)
 		ns = d - now;
-	uint64_t v = ns >> VMX_MISC_PREEMPTION_SHIFT(rdmsr(MSR_IA32_VMX_MISC));
-	return v ? v : 1;
+	return vm_preemption_value(ns);
 }
 
 /* Round robin: each runnable guest in turn runs until its turn ends, it
@@ -175,39 +147,25 @@ static void schedule(void)
 			continue;
 		}
 		struct guest *g = &guests[(cur + k) % nguests];
-		guest_make_current(g);
+		if (!vm_make_current(&g->vm))
+			guest_stop(g, GUEST_FAILED, "VMPTRLD of its VMCS failed");
 		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, turn_length(g));
 		uint64_t exit_at = 0;
 		while (g->state == GUEST_RUNNABLE) {
-			vlapic_before_entry(g);
+			vlapic_before_entry(&g->vm);
 			/* From the VM exit to the next VM entry of the same
 			 * guest: the time one exit costs in type1. */
 			if (exit_at) {
 				g->handling += rdtsc() - exit_at;
 				g->handled++;
 			}
-			vmx_run(&g->vcpu);
+			vmx_run(&g->vm.vcpu);
 			exit_at = rdtsc();
-			if (handle_exit(g) != NEXT_RESUME)
+			if (handle_exit(g) != VM_RESUME)
 				break;
 		}
 		cur = (cur + k + 1) % nguests;
 	}
-}
-
-/* s in a column of width characters, cut if longer, after a space. */
-static void column(const char *s, unsigned width, bool left)
-{
-	unsigned n = (unsigned)strlen(s);
-	if (n > width)
-		n = width;
-	printf(" ");
-	for (unsigned k = n; !left && k < width; k++)
-		printf(" ");
-	for (unsigned k = 0; k < n; k++)
-		printf("%c", s[k]);
-	for (unsigned k = n; left && k < width; k++)
-		printf(" ");
 }
 
 static void summary(void)
@@ -215,30 +173,20 @@ static void summary(void)
 	printf("\ntype1: all guests have stopped\n");
 	for (unsigned k = 0; k < nguests; k++) {
 		const struct guest *g = &guests[k];
-		printf("  %-10s %s, after %llu VM exits", g->name, g->why,
-		       (unsigned long long)g->exits_total);
+		printf("  %-10s %s, after %llu VM exits", g->name, g->vm.why,
+		       (unsigned long long)g->vm.exits_total);
 		if (g->handled)
 			printf("; type1 took %llu ns from exit to entry, on average",
 			       (unsigned long long)(g->handling / g->handled));
 		printf("\n");
 	}
-	printf("\n ");
-	column("VM exits by reason", 26, true);
-	for (unsigned k = 0; k < nguests; k++)
-		column(guests[k].name, 10, false);
-	printf("\n");
-	for (unsigned r = 0; r < EXIT_REASONS; r++) {
-		uint64_t any = 0;
-		for (unsigned k = 0; k < nguests; k++)
-			any |= guests[k].exits[r];
-		if (!any)
-			continue;
-		printf("  %2u", r);
-		column(vmx_exit_reason_name(r), 23, true);
-		for (unsigned k = 0; k < nguests; k++)
-			printf(" %10llu", (unsigned long long)guests[k].exits[r]);
-		printf("\n");
+	const uint64_t *exits[MAX_GUESTS];
+	const char *names[MAX_GUESTS];
+	for (unsigned k = 0; k < nguests; k++) {
+		exits[k] = guests[k].vm.exits;
+		names[k] = guests[k].name;
 	}
+	vm_print_exit_table(exits, names, nguests);
 	printf("  the hypervisor's own timer ticked %llu times; it waited %llu us with no guest to run\n",
 	       (unsigned long long)host_ticks, (unsigned long long)(host_idle / 1000));
 }
@@ -246,18 +194,10 @@ static void summary(void)
 void kmain(struct multiboot_info *mbi)
 {
 	printf("type1: a bare-metal hypervisor; its guests are its Multiboot modules\n");
-	if (!(mbi->flags & MULTIBOOT_INFO_MODS) || mbi->mods_count == 0) {
-		printf("type1: no guests: give each as a Multiboot module "
-		       "(nestlab run type1.elf --module build/guests/l2/hello64.elf)\n");
+	if (!vm_modules_ok("type1", mbi, MAX_GUESTS))
 		finish(1);
-	}
-	if (mbi->mods_count > MAX_GUESTS) {
-		printf("type1: %u guest modules; type1 runs at most %u\n", mbi->mods_count, MAX_GUESTS);
+	if (!vm_caps_ok("type1"))
 		finish(1);
-	}
-	if (!vmx_caps_ok())
-		finish(1);
-	guest_level = find_level();
 	vmx_on();
 	create_guests(mbi);
 	apic_enable();

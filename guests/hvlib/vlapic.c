@@ -4,15 +4,17 @@
  * EPT violation that mmio.c decodes and hands here. Interrupts reach the
  * guest by event injection at VM entry (26.5); when the guest cannot take
  * one (RFLAGS.IF = 0, or an STI/MOV-SS shadow), "interrupt-window
- * exiting" brings it back as soon as it can (25.2).
+ * exiting" brings it back as soon as it can (25.2). type1 and type2 both
+ * keep it in the hypervisor proper; under type2 it is the kernel's, as
+ * KVM's in-kernel LAPIC is: its accesses never reach the VMM.
  *
  * Modelled: ID, version, TPR, PPR, EOI, SVR, ISR, IRR, the LVT entries
  * (timer one-shot and periodic; the others stored), the timer's initial
  * and current count and divide configuration. Not modelled: IPIs, the
  * TSC-deadline mode, the error status register, x2APIC. */
+#include "hvlib/vm.h"
 #include "lib/apic.h"
 #include "lib/x86.h"
-#include "type1/type1.h"
 
 #define APIC_VERSION_VALUE 0x50014u  /* version 0x14, 6 LVT entries (max LVT 5) */
 #define BUS_HZ_PER_TSC 1             /* the timer's clock runs at the TSC's rate */
@@ -53,9 +55,9 @@ static uint32_t ppr(const struct vlapic *a)
 	return (a->tpr & 0xf0) >= isr_class ? a->tpr & 0xff : isr_class;
 }
 
-uint32_t vlapic_read(struct guest *g, unsigned off)
+uint32_t vlapic_read(struct vm *vm, unsigned off)
 {
-	struct vlapic *a = &g->lapic;
+	struct vlapic *a = &vm->lapic;
 	if (off >= APIC_ISR && off < APIC_ISR + 0x80)
 		return a->isr[(off - APIC_ISR) / 16];
 	if (off >= APIC_IRR && off < APIC_IRR + 0x80)
@@ -80,9 +82,9 @@ uint32_t vlapic_read(struct guest *g, unsigned off)
 	return 0;
 }
 
-void vlapic_write(struct guest *g, unsigned off, uint32_t v)
+void vlapic_write(struct vm *vm, unsigned off, uint32_t v)
 {
-	struct vlapic *a = &g->lapic;
+	struct vlapic *a = &vm->lapic;
 	if (off >= APIC_LVT_TIMER && off <= APIC_LVT_ERROR && !(off & 15)) {
 		/* While the APIC is software-disabled the LVTs stay masked. */
 		a->lvt[(off - APIC_LVT_TIMER) / 16] = v | (a->svr & APIC_SVR_ENABLE ? 0 : APIC_LVT_MASKED);
@@ -114,9 +116,9 @@ void vlapic_write(struct guest *g, unsigned off, uint32_t v)
 	}
 }
 
-void vlapic_reset(struct guest *g)
+void vlapic_reset(struct vm *vm)
 {
-	struct vlapic *a = &g->lapic;
+	struct vlapic *a = &vm->lapic;
 	*a = (struct vlapic){ .svr = 0xff };
 	for (unsigned k = 0; k < 7; k++)
 		a->lvt[k] = APIC_LVT_MASKED;
@@ -150,27 +152,27 @@ static int deliverable(const struct vlapic *a)
 	return n;
 }
 
-uint64_t vlapic_next_deadline(struct guest *g)
+uint64_t vlapic_next_deadline(struct vm *vm)
 {
-	return g->lapic.deadline;
+	return vm->lapic.deadline;
 }
 
-bool vlapic_can_wake(struct guest *g)
+bool vlapic_can_wake(struct vm *vm)
 {
-	return g->lapic.deadline || deliverable(&g->lapic) >= 0;
+	return vm->lapic.deadline || deliverable(&vm->lapic) >= 0;
 }
 
-bool vlapic_wake_due(struct guest *g)
+bool vlapic_wake_due(struct vm *vm)
 {
-	timer_check(&g->lapic, rdtsc());
-	return deliverable(&g->lapic) >= 0;
+	timer_check(&vm->lapic, rdtsc());
+	return deliverable(&vm->lapic) >= 0;
 }
 
 /* Before a VM entry: fire the timer if due, then inject the interrupt
  * the guest should take, or ask for an exit when it can take it. */
-void vlapic_before_entry(struct guest *g)
+void vlapic_before_entry(struct vm *vm)
 {
-	struct vlapic *a = &g->lapic;
+	struct vlapic *a = &vm->lapic;
 	timer_check(a, rdtsc());
 	int n = deliverable(a);
 	bool window = false;
