@@ -287,6 +287,9 @@ struct cpu {
 	bool nmi_pending;        /* an NMI waits (from outside the LAPIC) */
 	bool nmi_blocked;        /* NMIs blocked until the next IRET */
 	bool single_step;        /* the instruction running began with TF set */
+	uint32_t db_trap;        /* a #DB trap waiting for the instruction boundary:
+	                            its DR6 bits (BS after a single step, or a VM
+	                            entry's pending debug exceptions) */
 
 	/* --- the interrupt controller the CPU talks to (the local APIC with
 	 *     the PIC behind it, wired in emu/pc.c); NULL: none --- */

@@ -256,6 +256,12 @@ void emu_deliver(struct cpu *c, unsigned vector, enum event_kind kind,
 	c->halted = false;
 	c->jc_gen++; /* CS may have changed */
 	c->brk |= BRK_JUMP;
+	/* Under a VMX monitor trap flag, an event delivered through the
+	 * guest's IDT (a fault, an interrupt, a pending #DB) is followed by
+	 * the MTF VM exit, before the handler's first instruction (SDM vol.
+	 * 3C, 25.5.2). icount >= 1 here: VMLAUNCH or VMRESUME has retired. */
+	if (unlikely(c->vmx.mtf))
+		c->vmx.mtf_after = c->icount - 1;
 }
 
 /* Exception classes for the double-fault rules (SDM vol. 3A, table 6-4). */

@@ -46,7 +46,14 @@ static uint64_t look_around(struct cpu *c, uint64_t end)
 		/* The instruction that began with TF set has retired: the
 		 * single-step trap (SDM vol. 3A, 17.3.1.4). */
 		c->single_step = false;
-		c->db_bits = 1u << 14; /* BS */
+		c->db_trap |= 1u << 14; /* BS */
+	}
+	if (c->db_trap && !vmx_mtf_due(c) && !(c->icount < c->shadow_until && c->shadow_movss)) {
+		/* A VMX monitor trap flag due at this boundary exits first and
+		 * saves the trap as pending (SDM vol. 3C, 25.5.2, 27.3.4);
+		 * blocking by MOV SS holds it one instruction (vol. 3A, 6.8.3). */
+		c->db_bits = c->db_trap;
+		c->db_trap = 0;
 		emu_deliver(c, VEC_DB, EV_FAULT, false, 0);
 	}
 	for (;;) {

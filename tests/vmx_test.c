@@ -669,6 +669,28 @@ Test(vmx, ept_violation_and_misconfiguration)
 	cr_assert_eq(F(VM_INSTRUCTION_ERROR), 7);
 }
 
+/* A violation on an entry of the guest's own page walk (its PDPT at
+ * guest-physical 0x21000, unmapped): bit 8 clear; with EPT A/D the access
+ * counts as a read and a write, bits 0 and 1 (table 27-7). */
+Test(vmx, ept_violation_in_the_guests_page_walk)
+{
+	enter_vmx_operation();
+	for (int ad = 0; ad < 2; ad++) {
+		guest64_vmcs();
+		ept_identity();
+		if (ad)
+			F(EPT_POINTER) |= 1u << 6;
+		put64(EPT_PT + 8 * 0x21, 0);
+		cr_assert_eq(LAUNCH("\x90", 3), EMU_STOP_BUDGET);
+		cr_assert_eq(F(VM_EXIT_REASON), 48);
+		cr_assert_eq(F(GUEST_PHYSICAL_ADDRESS), 0x21000, "the PDPTE of the code's page");
+		cr_assert_eq(F(GUEST_LINEAR_ADDRESS), GUEST_CODE);
+		cr_assert_eq(F(EXIT_QUALIFICATION), (ad ? 3u : 1u) | (1u << 7),
+			     "A/D %d: qualification %#lx", ad, F(EXIT_QUALIFICATION));
+		put64(EPT_PT + 8 * 0x21, 0x21000 | EPT_RWX_WB);
+	}
+}
+
 /* The guest reads guest-physical 0x7000 into AL, then VMCALLs. */
 static uint8_t read_through_ept(bool resume)
 {
@@ -769,6 +791,110 @@ Test(vmx, preemption_timer_mtf_and_nmi_window)
 	cr_assert_eq(LAUNCH("\x90\xeb\xfe", 10), EMU_STOP_BUDGET);
 	cr_assert(c->vmx.nonroot, "no window while NMIs are blocked");
 	cr_assert_eq(c->rip, GUEST_CODE + 1);
+}
+
+/* A guest single-stepping with RFLAGS.TF under the monitor trap flag:
+ * the MTF VM exit comes first and saves the single-step trap as pending
+ * (25.5.2, 27.3.4); the next entry delivers it (26.6.3), here through the
+ * exception bitmap. */
+Test(vmx, mtf_and_single_step_traps)
+{
+	enter_vmx_operation();
+	guest64_vmcs();
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 27;
+	F(GUEST_RFLAGS) = 2 | FL_TF;
+	cr_assert_eq(LAUNCH("\x90\x90\xeb\xfe", 10), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 37, "reason %lu", F(VM_EXIT_REASON));
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE + 1);
+	cr_assert_eq(F(GUEST_PENDING_DBG_EXCEPTIONS), 1u << 14, "BS pending");
+	/* no MTF, no TF: the pending trap is taken before the next
+	 * instruction, and #DB exits with BS in the qualification */
+	F(CPU_BASED_VM_EXEC_CONTROL) &= ~(uint64_t)(1u << 27);
+	F(GUEST_RFLAGS) = 2;
+	F(EXCEPTION_BITMAP) = 1u << VEC_DB;
+	cr_assert_eq(RUN(VMRESUME, 0, 0, 0), EMU_STOP_BUDGET);
+	cr_assert_eq(emu_run(c, 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 0);
+	cr_assert_eq(F(VM_EXIT_INTR_INFO), (1u << 31) | (3u << 8) | VEC_DB);
+	cr_assert_eq(F(EXIT_QUALIFICATION), 1u << 14);
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE + 1, "a trap: before the second NOP");
+	cr_assert_eq(F(GUEST_PENDING_DBG_EXCEPTIONS), 0);
+	/* an entry that injects an event ignores them: the injected #BP's
+	 * handler (the second NOP) is reached, MTF exits there */
+	uint64_t gdt[3] = { 0, 0x00af9b000000ffffull, 0x00cf93000000ffffull };
+	emu_phys_write(c, 0x4800, gdt, sizeof gdt);
+	uint64_t gate[2] = { (GUEST_CODE + 1) | (0x08u << 16) | (0x8eull << 40), 0 };
+	emu_phys_write(c, 0x4000 + 16 * VEC_BP, gate, 16);
+	F(GUEST_GDTR_BASE) = 0x4800;
+	F(GUEST_IDTR_BASE) = 0x4000;
+	F(GUEST_RIP) = GUEST_CODE;
+	F(GUEST_PENDING_DBG_EXCEPTIONS) = 1u << 14;
+	F(VM_ENTRY_INTR_INFO_FIELD) = (1u << 31) | (6u << 8) | VEC_BP;
+	F(VM_ENTRY_INSTRUCTION_LEN) = 1;
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 27;
+	cr_assert_eq(RUN(VMRESUME, 0, 0, 0), EMU_STOP_BUDGET);
+	cr_assert_eq(emu_run(c, 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 37, "reason %lu", F(VM_EXIT_REASON));
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE + 1, "in the #BP handler");
+	cr_assert_eq(F(GUEST_PENDING_DBG_EXCEPTIONS), 0, "the #DB was dropped");
+	/* a fault is delivered, then MTF exits before the handler's first
+	 * instruction: UD2 at the second NOP's place, its handler at the JMP */
+	emu_phys_write(c, GUEST_CODE + 1, "\x0f\x0b\xeb\xfe", 4);
+	gate[0] = (GUEST_CODE + 3) | (0x08u << 16) | (0x8eull << 40);
+	emu_phys_write(c, 0x4000 + 16 * VEC_UD, gate, 16);
+	F(GUEST_RIP) = GUEST_CODE + 1;
+	F(EXCEPTION_BITMAP) = 0;
+	cr_assert_eq(RUN(VMRESUME, 0, 0, 0), EMU_STOP_BUDGET);
+	cr_assert_eq(emu_run(c, 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 37);
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE + 3, "at the #UD handler");
+	/* "other event" 0: an MTF VM exit before the first instruction, even
+	 * with the control off (26.5.2) */
+	F(CPU_BASED_VM_EXEC_CONTROL) &= ~(uint64_t)(1u << 27);
+	F(VM_ENTRY_INTR_INFO_FIELD) = (1u << 31) | (7u << 8);
+	F(GUEST_RIP) = GUEST_CODE;
+	cr_assert_eq(RUN(VMRESUME, 0, 0, 0), EMU_STOP_BUDGET);
+	cr_assert_eq(emu_run(c, 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 37);
+	cr_assert_eq(F(GUEST_RIP), GUEST_CODE);
+}
+
+/* A TF single step of an instruction that exits is lost with it: neither
+ * the host nor the saved state gets a #DB (its VMM handles TF). */
+Test(vmx, single_step_of_an_exiting_instruction)
+{
+	enter_vmx_operation();
+	guest64_vmcs();
+	F(GUEST_RFLAGS) = 2 | FL_TF;
+	uint64_t dr6 = c->dr[6];
+	cr_assert_eq(LAUNCH("\x0f\xa2\x90", 3), EMU_STOP_BUDGET);
+	cr_assert_eq(F(VM_EXIT_REASON), 10);
+	cr_assert_eq(F(GUEST_PENDING_DBG_EXCEPTIONS), 0);
+	cr_assert_eq(emu_run(c, 5), EMU_STOP_BUDGET, "the host spins on");
+	cr_assert_eq(c->rip, HOST_CODE);
+	cr_assert_eq(c->dr[6], dr6, "no #DB reached the host");
+}
+
+/* 26.2.1.3: "deliver error code" follows protected mode, which without
+ * unrestricted guest holds whatever GUEST_CR0.PE says. */
+Test(vmx, injected_error_code_and_protected_mode)
+{
+	const uint64_t gp = (1u << 31) | (3u << 8) | VEC_GP, err = 1u << 11;
+	c->efer = 0; /* good_vmcs() is a 32-bit host's */
+	good_vmcs();
+	F(GUEST_CR0) &= ~(uint64_t)(CR0_PE | CR0_PG);
+	F(VM_ENTRY_INTR_INFO_FIELD) = gp | err;
+	cr_assert_str_eq(failing(), "GUEST_CR0", "the injection is right; CR0 is not");
+	F(VM_ENTRY_INTR_INFO_FIELD) = gp;
+	cr_assert_str_eq(failing(), "event injection", "a #GP needs its error code");
+	/* an unrestricted guest in real mode: no error code */
+	F(CPU_BASED_VM_EXEC_CONTROL) |= 1u << 31;
+	F(SECONDARY_VM_EXEC_CONTROL) = (1u << 1) | (1u << 7);
+	F(EPT_POINTER) = EPT_PML4 | (3u << 3) | 6;
+	F(VM_ENTRY_INTR_INFO_FIELD) = gp | err;
+	cr_assert_str_eq(failing(), "event injection", "real mode pushes no error code");
+	F(VM_ENTRY_INTR_INFO_FIELD) = gp;
+	cr_assert_str_neq(failing(), "event injection");
 }
 
 Test(vmx, vmcs_shadowing)

@@ -158,10 +158,15 @@ static bool injection_ok(struct cpu *c)
 		return false;              /* other event (MTF) */
 	/* "deliver error code" must be 1 exactly for a hardware exception
 	 * that pushes one, with the guest in protected mode (bit 56 of
-	 * IA32_VMX_BASIC, which would relax this, is 0). */
+	 * IA32_VMX_BASIC, which would relax this, is 0). Without "unrestricted
+	 * guest" the guest is in protected mode whatever GUEST_CR0.PE says
+	 * (a PE of 0 fails later, as guest state, 26.3.1.1). */
 	bool err_vec = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 ||
 		       vector == 21;
-	bool wants_err = type == 3 && err_vec && (F(GUEST_CR0) & CR0_PE);
+	bool prot = !(F(CPU_BASED_VM_EXEC_CONTROL) & PROC_SECONDARY_CONTROLS) ||
+		    !(F(SECONDARY_VM_EXEC_CONTROL) & PROC2_UNRESTRICTED_GUEST) ||
+		    (F(GUEST_CR0) & CR0_PE);
+	bool wants_err = type == 3 && err_vec && prot;
 	if (has_err != wants_err)
 		return false;
 	if (has_err && (F(VM_ENTRY_EXCEPTION_ERROR_CODE) >> 16))
@@ -306,8 +311,8 @@ static const struct entry_check checks[] = {
 	    "VM_ENTRY_MSR_LOAD_ADDR must be 16-byte aligned and the area within the physical-address width.",
 	    "VM_ENTRY_MSR_LOAD_ADDR deve ser alinhado a 16 bytes e a área deve caber na largura de endereço físico."),
 	ROW(injection_ok, CHECK_CONTROL, "event injection", "26.2.1.3",
-	    "VM_ENTRY_INTR_INFO_FIELD is inconsistent: check its type, vector, the instruction length, and 'deliver error code' (set exactly for #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP in protected mode).",
-	    "VM_ENTRY_INTR_INFO_FIELD é inconsistente: confira o tipo, o vetor, o tamanho da instrução e 'deliver error code' (ligado exatamente para #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP em modo protegido)."),
+	    "VM_ENTRY_INTR_INFO_FIELD is inconsistent: check its type, vector, the instruction length, and 'deliver error code' (set exactly for #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP when GUEST_CR0.PE = 1 or 'unrestricted guest' is 0).",
+	    "VM_ENTRY_INTR_INFO_FIELD é inconsistente: confira o tipo, o vetor, o tamanho da instrução e 'deliver error code' (ligado exatamente para #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP quando GUEST_CR0.PE = 1 ou 'unrestricted guest' é 0)."),
 	ROW(host_cr0_ok, CHECK_HOST, "HOST_CR0", "26.2.2",
 	    "HOST_CR0 must have PE, NE and PG set (IA32_VMX_CR0_FIXED0) and no bit FIXED1 forbids.",
 	    "HOST_CR0 deve ter PE, NE e PG ligados (IA32_VMX_CR0_FIXED0) e nenhum bit que FIXED1 proíba."),

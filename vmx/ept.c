@@ -120,9 +120,12 @@ static void emit_walk(struct cpu *c, const struct ept_walk *w, enum walk_kind ki
  * the access (bits 2:0), what the entries allowed (5:3), whether a linear
  * address is known (7) and whether the access was to the final page
  * rather than an entry of the guest's page walk (8). */
-static uint64_t violation_qual(const struct ept_walk *w, enum walk_kind kind, unsigned how)
+static uint64_t violation_qual(const struct ept_walk *w, enum walk_kind kind, unsigned how,
+			       bool ad_walk)
 {
 	uint64_t q = kind == WALK_WRITE ? 2 : kind == WALK_FETCH ? 4 : 1;
+	if (ad_walk)
+		q |= 3;  /* a paging-structure access with EPT A/D: read and write (table 27-7) */
 	q |= (uint64_t)w->rights << 3;
 	if (how != EPT_NO_LINEAR)
 		q |= 1u << 7;
@@ -137,7 +140,8 @@ uint64_t vmx_ept_translate(struct cpu *c, uint64_t gpa, int kind_, uint64_t lin,
 	enum walk_kind kind = (enum walk_kind)kind_;
 	/* With EPT accessed and dirty flags on, the guest's own page walk
 	 * counts as a write to its paging structures (28.2.5). */
-	if (how == EPT_WALK_ENTRY && (VMF(c, EPT_POINTER) & (1u << 6)))
+	bool ad_walk = how == EPT_WALK_ENTRY && (VMF(c, EPT_POINTER) & (1u << 6));
+	if (ad_walk)
 		kind = WALK_WRITE;
 	struct ept_walk w;
 	bool ok = vmx_ept_walk(c, gpa, kind == WALK_WRITE, true, &w);
@@ -151,7 +155,7 @@ uint64_t vmx_ept_translate(struct cpu *c, uint64_t gpa, int kind_, uint64_t lin,
 	if (!ok || !(w.rights & need)) {
 		VMF(c, GUEST_PHYSICAL_ADDRESS) = gpa;
 		struct exit_info x = { .reason = EXIT_REASON_EPT_VIOLATION,
-				       .qual = violation_qual(&w, kind, how),
+				       .qual = violation_qual(&w, kind, how, ad_walk),
 				       .guest_linear = how != EPT_NO_LINEAR ? lin : 0 };
 		vmexit(c, &x);
 	}

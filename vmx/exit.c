@@ -300,8 +300,17 @@ _Noreturn void vmexit(struct cpu *c, const struct exit_info *x)
 	c->vmx.mtf = false;
 	if (!(x->reason & EXIT_REASON_ENTRY_FAILURE)) {
 		save_guest(c, rip);
+		/* A debug trap pending at an MTF VM exit is saved; the other
+		 * exits nestlab makes save none (27.3.4). */
+		if (x->reason == EXIT_REASON_MONITOR_TRAP_FLAG)
+			F(GUEST_PENDING_DBG_EXCEPTIONS) = c->db_trap;
 		store_msrs(c);
 	}
+	/* The guest's instruction did not complete, or its trap was saved:
+	 * nothing is left for the host to take (a TF single step is lost with
+	 * an instruction that exits, and its VMM handles it). */
+	c->single_step = false;
+	c->db_trap = 0;
 	c->vmx.nonroot = false;
 	c->vmx.ept_active = false;
 	c->monitor_armed = false;   /* VM exits clear address-range monitoring (27.5.6) */

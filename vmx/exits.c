@@ -441,6 +441,14 @@ void vmexit_on_triple_fault(struct cpu *c)
 	vmexit_simple(c, EXIT_REASON_TRIPLE_FAULT, 0);
 }
 
+/* Whether a monitor-trap-flag VM exit is due at this instruction
+ * boundary: one guest instruction (or an injected event) after VM entry
+ * (25.5.2). */
+bool vmx_mtf_due(const struct cpu *c)
+{
+	return c->vmx.mtf && c->icount > c->vmx.mtf_after;
+}
+
 /* Between instructions: an open interrupt window, an NMI with "NMI
  * exiting", or an external interrupt with "external-interrupt exiting"
  * exit before anything is delivered (25.2, 26.7.5). With "acknowledge
@@ -456,7 +464,7 @@ bool vmexit_on_interrupt(struct cpu *c)
 	 * the monitor trap flag after one guest instruction (or an injected
 	 * event), the preemption timer, NMIs, then the NMI and interrupt
 	 * windows and external interrupts. */
-	if (c->vmx.mtf && c->icount > c->vmx.mtf_after)
+	if (vmx_mtf_due(c))
 		vmexit_simple(c, EXIT_REASON_MONITOR_TRAP_FLAG, 0);
 	if (c->vmx.preempt_expired)
 		vmexit_simple(c, EXIT_REASON_PREEMPTION_TIMER, 0);

@@ -144,9 +144,17 @@ static void inject(struct cpu *c)
 		[INTR_TYPE_SW_EXCEPTION] = EV_SOFT_EXC, [INTR_TYPE_OTHER] = -1,
 	};
 	unsigned type = (info >> 8) & 7, vector = info & 0xff;
+	if (type == INTR_TYPE_OTHER) {
+		/* "other event", vector 0: an MTF VM exit pending before the
+		 * first guest instruction, whatever the "monitor trap flag"
+		 * control says (26.5.2) */
+		c->vmx.mtf = true;
+		c->vmx.mtf_after = c->icount;
+		return;
+	}
 	int kind = kind_of[type];
 	if (kind < 0)
-		return; /* "other event" (MTF) is not offered */
+		return; /* type 1 is reserved: the entry checks refused it */
 	/* Software events push the address after the instruction that
 	 * would have raised them (VM_ENTRY_INSTRUCTION_LEN bytes long). */
 	c->deliver_len = (uint8_t)F(VM_ENTRY_INSTRUCTION_LEN);
@@ -158,6 +166,28 @@ static void inject(struct cpu *c)
 	c->vmx.injecting = true; /* not subject to the exception bitmap */
 	emu_deliver(c, vector, kind, info & INTR_INFO_ERROR_VALID,
 		    (uint32_t)F(VM_ENTRY_EXCEPTION_ERROR_CODE));
+}
+
+/* --- 26.6.3: pending debug exceptions --- */
+
+/* The guest's pending debug exceptions become a #DB trap taken before its
+ * first instruction (or a VM exit, through the exception bitmap), when
+ * they are valid (BS, bit 14, or "enabled breakpoint", bit 12), the entry
+ * is not vectoring (it injects no event, or only a pending MTF VM exit,
+ * which comes first) and the guest is active or halted. Under blocking by
+ * MOV SS the trap waits one instruction, as it would have in the guest.
+ * Whatever single step the VMLAUNCH/VMRESUME itself was making is the
+ * host's, and ends here. */
+static void pending_debug(struct cpu *c)
+{
+	uint64_t p = F(GUEST_PENDING_DBG_EXCEPTIONS);
+	c->single_step = false;
+	c->db_trap = 0;
+	uint64_t info = F(VM_ENTRY_INTR_INFO_FIELD);
+	bool vectoring = (info & INTR_INFO_VALID) && ((info >> 8) & 7) != INTR_TYPE_OTHER;
+	if (!(p & (1u << 14 | 1u << 12)) || vectoring || c->wait_sipi)
+		return;
+	c->db_trap = (uint32_t)(p & 0x400f); /* BS and B3-B0, as DR6 takes them */
 }
 
 /* 0F 01 C2 VMLAUNCH, 0F 01 C3 VMRESUME (30.3; 26.1 for the order). */
@@ -229,6 +259,7 @@ void vmx_enter(struct cpu *c, bool launch)
 	 * is delivered (25.5.2). */
 	c->vmx.mtf = vmx_proc(c, PROC_MONITOR_TRAP_FLAG);
 	c->vmx.mtf_after = c->icount + ((F(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID) ? 0 : 1);
+	pending_debug(c);
 	inject(c);
 }
 

@@ -115,6 +115,7 @@ void vmexit_on_pause(struct cpu *c);
 void vmexit_on_monitor(struct cpu *c);
 void vmexit_on_mwait(struct cpu *c);
 bool vmx_mwait_passes(const struct cpu *c);
+bool vmx_mtf_due(const struct cpu *c);
 void vmexit_on_mov_to_cr(struct cpu *c, unsigned cr, unsigned gpr, uint64_t *v);
 void vmexit_on_mov_from_cr(struct cpu *c, unsigned cr, unsigned gpr, uint64_t *v);
 bool vmexit_on_clts(struct cpu *c);

@@ -300,15 +300,16 @@ static void test_accessed_dirty(void)
 	uint64_t *leaf = ept_leaf(page_ad);
 
 	/* With the flags on, the walk's access to a read-only guest PML4 is
-	 * a write: an EPT violation (28.2.3.2). */
+	 * a write: an EPT violation (28.2.3.2) that reports a read and a
+	 * write (table 27-7). */
 	uint64_t *pml4_ro = ept_leaf((void *)(read_cr3() & EPT_ADDR)), saved = *pml4_ro;
 	*pml4_ro &= ~EPT_W;
 	invept_single();
 	vmcs_init_guest64(&vcpu, guest_touch, 0, 0, 0, SECONDARY_EXEC_ENABLE_EPT);
 	vmcs_write(EPT_POINTER, eptp);
 	vmx_run_expect(&vcpu, EXIT_REASON_EPT_VIOLATION);
-	TEST_ASSERT_EQ(vcpu.exit_qual & EQ_DEFINED, EQ_WRITE | EQ_READABLE | EQ_EXECUTABLE |
-		       EQ_LINEAR);
+	TEST_ASSERT_EQ(vcpu.exit_qual & EQ_DEFINED, EQ_READ | EQ_WRITE | EQ_READABLE |
+		       EQ_EXECUTABLE | EQ_LINEAR);
 	*pml4_ro = saved;
 	invept_single();
 	vmx_run_to_done(&vcpu);
