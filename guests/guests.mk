@@ -91,20 +91,25 @@ $(GUEST_LEGACY:guests/%=$(BUILD)/guests/%.elf): $(BUILD)/guests/%.elf: \
 	$(CC) $(GUEST32_CFLAGS) $(GUEST_LDFLAGS) -Wl,-z,max-page-size=0x1000 \
 	    -T guests/lib/legacy/legacy.ld -o $@ $< $(GUEST32_LIB_OBJS)
 
-# The teaching hypervisors: type1 (bare metal) and type2 (a host kernel
-# with a /dev/kvm-like module and user-space VMMs) each link their own
-# files, what they share (guests/hvlib) and the runtime.
+# The teaching hypervisors: type1 (bare metal), type2 (a host kernel
+# with a /dev/kvm-like module and user-space VMMs) and nested (an L1 that
+# runs type1 as its guest) each link their own files, what they share
+# (guests/hvlib) and the runtime.
 HVLIB_OBJS := $(patsubst guests/%.c,$(BUILD)/guests/%.o,$(wildcard guests/hvlib/*.c))
 TYPE1_OBJS := $(patsubst guests/%.c,$(BUILD)/guests/%.o,$(wildcard guests/type1/*.c)) $(HVLIB_OBJS)
 TYPE2_OBJS := $(patsubst guests/%.c,$(BUILD)/guests/%.o,$(wildcard guests/type2/*.c)) $(HVLIB_OBJS)
-.SECONDARY: $(TYPE1_OBJS) $(TYPE2_OBJS)
+NESTED_OBJS := $(patsubst guests/%.c,$(BUILD)/guests/%.o,$(wildcard guests/nested/*.c)) $(HVLIB_OBJS)
+.SECONDARY: $(TYPE1_OBJS) $(TYPE2_OBJS) $(NESTED_OBJS)
+HV_ELFS := $(BUILD)/guests/type1/type1.elf $(BUILD)/guests/type2/type2.elf \
+           $(BUILD)/guests/nested/nested.elf
 $(BUILD)/guests/type1/type1.elf: $(TYPE1_OBJS)
 $(BUILD)/guests/type2/type2.elf: $(TYPE2_OBJS)
-$(BUILD)/guests/type%.elf: $(GUEST_LIB_OBJS) guests/lib/multiboot.ld
+$(BUILD)/guests/nested/nested.elf: $(NESTED_OBJS)
+$(HV_ELFS): $(BUILD)/guests/%.elf: $(GUEST_LIB_OBJS) guests/lib/multiboot.ld
 	$(CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -Wl,-z,max-page-size=0x1000 \
 	    -T guests/lib/multiboot.ld -o $@.64 $(filter %.o,$^)
 	objcopy -O elf32-i386 $@.64 $@
-all: $(BUILD)/guests/type1/type1.elf $(BUILD)/guests/type2/type2.elf
+all: $(HV_ELFS)
 
 # The L2 guests (guests/l2): small programs that the teaching hypervisors
 # run as Multiboot modules, and that boot bare as well. One image per
@@ -135,6 +140,5 @@ run-l2-guests: $(BUILD)/nestlab $(L2_ELFS)
 # kernel: ring 3, a page fault, a VT-x guest of its own.
 all: $(BUILD)/guests/demo/demo.elf
 
-run-demo: $(BUILD)/nestlab $(BUILD)/guests/type1/type1.elf $(BUILD)/guests/type2/type2.elf \
-          $(L2_ELFS)
+run-demo: $(BUILD)/nestlab $(HV_ELFS) $(L2_ELFS)
 	@sh guests/demo/run.sh $(BUILD) $(BUILD)/nestlab

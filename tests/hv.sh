@@ -41,16 +41,6 @@ same() {
 	fi
 }
 
-# exits NAME REASON MIN: the last run made at least MIN exits of REASON
-# (nestlab's --stats counts them).
-exits() {
-	n=$(sed -n "s/^nestlab: *\([0-9]*\)  *$2 .*/\1/p" "$dir/err")
-	if [ "${n:-0}" -lt "$3" ]; then
-		echo "FAIL $1: ${n:-0} exits of reason $2, expected at least $3"
-		fail=$((fail + 1))
-	fi
-}
-
 for g in hello64 hello32 hello16 pagefault apictimer cpubound; do
 	same "$g"
 done
@@ -68,20 +58,7 @@ check type1-mmio 1 "mmio: device at 0xfeb00000, ID 0x4e4c4456" -- "$nl" run "$ty
 grep -q "(mmio doorbell) 0xd00dfeed" "$dir/out" ||
 	{ echo "FAIL type1-mmio: the doorbell did not ring"; fail=$((fail + 1)); }
 exits type1-mmio 48 7
-# time_slices HV: two CPU-bound guests share the CPU under HV: the second
-# starts before the first ends.
-time_slices() {
-	check "$1-time-slices" 1 "" -- "$nl" run "$build/guests/$1/$1.elf" \
-		--module "$l2/cpubound.elf" --module "$l2/cpubound.elf"
-	first_end=$(grep -n '^\[cpubound\] cpubound: done' "$dir/out" | cut -d: -f1)
-	rounds=$(grep -c '^\[cpubound\(-1\)\{0,1\}\] cpubound: round' "$dir/out")
-	second=$(grep -n '^\[cpubound-1\] cpubound: round 1/8' "$dir/out" | cut -d: -f1)
-	if [ "$rounds" -ne 16 ] || [ -z "$second" ] || [ "$second" -gt "${first_end:-0}" ]; then
-		echo "FAIL $1-time-slices: the two guests did not take turns ($rounds rounds)"
-		fail=$((fail + 1))
-	fi
-}
-time_slices type1
+time_slices type1-time-slices "$nl" run "$type1" --module "$l2/cpubound.elf" --module "$l2/cpubound.elf"
 
 # type2: the same guests, the same failures, and what only a hosted
 # hypervisor has: exits handled in the kernel or by the VMM process, and
@@ -133,7 +110,7 @@ grep -q "(mmio doorbell) 0xd00dfeed" "$dir/out" ||
 	{ echo "FAIL t2-mmio: the doorbell did not ring"; fail=$((fail + 1)); }
 exits t2-mmio 48 7
 # under type2, the ticker's lines come in between the guests'
-time_slices type2
+time_slices type2-time-slices "$nl" run "$type2" --module "$l2/cpubound.elf" --module "$l2/cpubound.elf"
 first=$(grep -n '^\[cpubound' "$dir/out" | head -1 | cut -d: -f1)
 last=$(grep -n '^\[cpubound' "$dir/out" | tail -1 | cut -d: -f1)
 between=$(sed -n "${first:-1},${last:-1}p" "$dir/out" | grep -c '^\[ticker\] tick')

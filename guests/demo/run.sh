@@ -1,7 +1,7 @@
 #!/bin/sh
 # make demo: the same small guests (guests/l2) bare on the machine, under
-# the bare-metal hypervisor type1 and under the hosted hypervisor type2,
-# side by side.
+# the bare-metal hypervisor type1, under the hosted hypervisor type2, and
+# under type1 run as the guest of the L1 hypervisor nested, side by side.
 # Usage: run.sh BUILD NESTLAB
 set -u
 build=$1
@@ -9,6 +9,7 @@ nl=$2
 l2=$build/guests/l2
 type1=$build/guests/type1/type1.elf
 type2=$build/guests/type2/type2.elf
+nested=$build/guests/nested/nested.elf
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 guests="hello64 hello16 cpuid mmio apictimer cpubound"
@@ -38,7 +39,7 @@ run() {
 insns() { sed -n 's/^nestlab: \([0-9]*\) instructions.*/\1/p' "$dir/$1.err"; }
 exits() { sed -n 's/^nestlab: [0-9]* VM entries, \([0-9]*\) VM exits/\1/p' "$dir/$1.err"; }
 
-bold "nestlab demo: the same guests bare, under a bare-metal and a hosted hypervisor"
+bold "nestlab demo: the same guests bare, under a bare-metal and a hosted hypervisor, nested"
 echo
 echo "Each guest in guests/l2 is an ordinary Multiboot kernel. First each boots"
 echo "alone on the machine; then type1 (guests/type1), a type-1 hypervisor, boots"
@@ -46,6 +47,8 @@ echo "and runs four of them at once in VMs of their own, with EPT, time slices o
 echo "its VMX-preemption timer, a virtual serial port and an emulated device."
 echo "Then type2 (guests/type2), a host kernel with a /dev/kvm-like module, runs"
 echo "them again, each driven by a VMM process in user space, as QEMU drives KVM."
+echo "Last, nested (guests/nested) gives VMX to its own guest and runs type1 there:"
+echo "the same guests are then L3, and each of their exits costs type1's many more."
 echo
 rule
 bold "1. Bare: the guest is the machine's kernel"
@@ -58,13 +61,16 @@ for g in $guests; do
 done
 echo
 rule
-# four HV NAME: run cpuid, mmio, apictimer and cpubound under HV, output
-# in $dir/NAME.out, saying so first.
+# four HV NAME [MODULE]: run cpuid, mmio, apictimer and cpubound under
+# HV (after MODULE, the hypervisor it runs, if given), output in
+# $dir/NAME.out, saying so first.
 four() {
-	echo "   \$ nestlab run $1.elf --module cpuid.elf --module mmio.elf \\"
+	hv=$1 name=$2
+	shift 2
+	echo "   \$ nestlab run $hv.elf ${1:+--module type1.elf }--module cpuid.elf --module mmio.elf \\"
 	echo "         --module apictimer.elf --module cpubound.elf"
-	run "$2" "$build/guests/$1/$1.elf" --module "$l2/cpuid.elf" --module "$l2/mmio.elf" \
-		--module "$l2/apictimer.elf" --module "$l2/cpubound.elf"
+	run "$name" "$build/guests/$hv/$hv.elf" ${1:+--module "$1"} --module "$l2/cpuid.elf" \
+		--module "$l2/mmio.elf" --module "$l2/apictimer.elf" --module "$l2/cpubound.elf"
 }
 bold "2. Under type1: four guests share the CPU"
 echo "   (cpubound computes while apictimer waits for its timer in HLT)"
@@ -80,26 +86,44 @@ grep '^\[ticker\]' "$dir/together2.out" | sed 's/^/   /'
 sed -n '/^type2: all processes have exited/,$p' "$dir/together2.out" | sed 's/^/   /'
 echo
 rule
-bold "4. Side by side: each guest alone, bare, under type1 and under type2"
+bold "4. Nested: type1 runs as the guest (L2) of nested (L1), the four as L3"
+echo "   (the guests print what they printed in step 2; shown here is what nested"
+echo "   counted: type1's own exits, the guests' exits it handled or reflected to"
+echo "   type1, and what each reflected exit cost)"
+four nested together3 "$type1"
+sed -n '/^nested: type1 has ended/,$p' "$dir/together3.out" | sed 's/^/   /'
+echo
+rule
+bold "5. Side by side: each guest alone, bare, under type1, type2 and nested"
 for g in $guests; do
 	run "t1-$g" "$type1" --module "$l2/$g.elf"
 	run "t2-$g" "$type2" --module "$l2/$g.elf"
+	run "n-$g" "$nested" --module "$type1" --module "$l2/$g.elf"
 done
 # path OUT LABEL N: the Nth number after LABEL in type2's summary of OUT.
 path() { sed -n "s/^ *$2 *\([0-9-]*\).*/\1/p" "$dir/$1.out" | sed -n "${3}p"; }
-fmt='   %-10s %-8s %9s %7s %8s %7s %8s %7s %8s\n'
-printf "$fmt" "" "" bare type1 type1 type2 type2 type2 type2
-printf "$fmt" guest output insns exits "ns/exit" kernel "ns/exit" VMM "ns/exit"
+# l3 OUT: the L3 guests' exits in nested's summary of OUT.
+l3() { sed -n 's/^  type1 (L2) made [0-9]* VM exits; its guests (L3) made \([0-9]*\),.*/\1/p' "$dir/$1.out"; }
+# lines OUT GUEST: GUEST's lines in OUT, without "# " lines; with the level
+# and the exit count cpuid reports (they differ under nested) left out.
+lines() { sed -n "s/^\[$2\] //p" "$dir/$1.out" | grep -v '^# \|hypercall EXITS -> \|leaf 0x40000001: '; }
+fmt='   %-10s %-8s %6s %7s %6s %7s %6s %7s %8s %7s\n'
+printf "$fmt" "" "" type1 type1 type2 type2 type2 type2 nested nested
+printf "$fmt" guest output exits "ns/exit" kernel "ns/exit" VMM "ns/exit" "L0 exits" "ns/exit"
 for g in $guests; do
 	grep -v '^# ' "$dir/bare-$g.out" >"$dir/a"
 	sed -n "s/^\[$g\] //p" "$dir/t1-$g.out" | grep -v '^# ' >"$dir/b"
 	sed -n "s/^\[$g\] //p" "$dir/t2-$g.out" | grep -v '^# ' >"$dir/c"
+	lines "t1-$g" "$g" >"$dir/d"
+	lines "n-$g" "$g" >"$dir/e"
 	if cmp -s "$dir/a" "$dir/b" && cmp -s "$dir/a" "$dir/c"; then same=same; else same="differs*"; fi
+	cmp -s "$dir/d" "$dir/e" || same="nested!"
 	b=$(insns "bare-$g") t=$(insns "t1-$g") x=$(exits "t1-$g")
-	per=$(( (t - b) / (x > 0 ? x : 1) ))
-	printf "$fmt" "$g" "$same" "$b" "$x" "$per" \
+	n=$(insns "n-$g") x3=$(l3 "n-$g")
+	printf "$fmt" "$g" "$same" "$x" "$(( (t - b) / (x > 0 ? x : 1) ))" \
 		"$(path "t2-$g" 'in the kernel: exits' 1)" "$(path "t2-$g" 'TSC ticks each, average' 1)" \
-		"$(path "t2-$g" 'through the VMM: exits' 1)" "$(path "t2-$g" 'TSC ticks each, average' 2)"
+		"$(path "t2-$g" 'through the VMM: exits' 1)" "$(path "t2-$g" 'TSC ticks each, average' 2)" \
+		"$(exits "n-$g")" "$(( (n - b) / (x3 > 0 ? x3 : 1) ))"
 done
 echo
 echo "   * cpuid and mmio look for their hypervisor (CPUID leaf 0x40000000, the"
@@ -111,6 +135,9 @@ echo "   handled in the kernel (CPUID, MSRs, the local APIC, HLT), or through th
 echo "   VMM process in ring 3 (I/O, MMIO, hypercalls, and the host's 1 ms timer,"
 echo "   which returns to user space so that other processes can run). The VMM"
 echo "   path adds a system call's return and entry and the VMM's own work."
+echo "   nested: every exit nestlab (L0) made in the run, and the extra time per"
+echo "   exit of the guest (L3), as for type1: each costs type1 a dozen VMREADs and"
+echo "   VMWRITEs and a VMRESUME, each of them an exit to nested (step 4)."
 echo
-echo "   Next: nested (docs/hypervisors.md). Run one yourself:"
-echo "   build/nestlab run $type2 --module $l2/apictimer.elf --module $l2/cpubound.elf --stats"
+echo "   More in docs/hypervisors.md. Run one yourself:"
+echo "   build/nestlab run $nested --module $type1 --module $l2/cpuid.elf --stats"

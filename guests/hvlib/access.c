@@ -62,11 +62,25 @@ void vm_inject_gp(struct vm *vm)
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, info);
 }
 
+/* Guest-physical [gpa, gpa + len) inside the guest's RAM? */
+static bool in_ram(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	return gpa <= vm->mem.size && len <= vm->mem.size - gpa;
+}
+
 bool vm_read(struct vm *vm, uint64_t gpa, void *buf, uint64_t len)
 {
-	if (gpa > vm->mem.size || len > vm->mem.size - gpa)
+	if (!in_ram(vm, gpa, len))
 		return false;
 	memcpy(buf, vm->mem.ram + gpa, len);
+	return true;
+}
+
+bool vm_write(struct vm *vm, uint64_t gpa, const void *buf, uint64_t len)
+{
+	if (!in_ram(vm, gpa, len))
+		return false;
+	memcpy(vm->mem.ram + gpa, buf, len);
 	return true;
 }
 

@@ -23,18 +23,29 @@ static enum vm_next on_triple_fault(struct vm *vm)
 	return vm_fail(vm, "triple fault at RIP 0x%lx: stopped", vmcs_read(GUEST_RIP));
 }
 
+static const char *signature(unsigned kind)
+{
+	switch (kind) {
+	case HV_KIND_TYPE2: return HV_SIGNATURE_TYPE2;
+	case HV_KIND_NESTED: return HV_SIGNATURE_NESTED;
+	default: return HV_SIGNATURE_TYPE1;
+	}
+}
+
 /* CPUID (25.1.2: always exits). The hardware's answer, except that VMX
- * is hidden, "hypervisor present" is set, and leaves 0x40000000 and
- * 0x40000001 describe this hypervisor (lib/hv.h). */
+ * is hidden (but for nested, which emulates it for its guest), "hypervisor
+ * present" is set, and leaves 0x40000000 and 0x40000001 describe this
+ * hypervisor (lib/hv.h). */
 static enum vm_next on_cpuid(struct vm *vm)
 {
 	uint32_t leaf = (uint32_t)vm->vcpu.regs.rax, sub = (uint32_t)vm->vcpu.regs.rcx;
 	struct cpuid_regs r = cpuid(leaf, sub);
 	if (leaf == 1) {
-		r.ecx &= ~(1u << 5);
+		if (vm->kind != HV_KIND_NESTED)
+			r.ecx &= ~(1u << 5);
 		r.ecx |= CPUID_1_ECX_HYPERVISOR;
 	} else if (leaf == HV_CPUID_BASE) {
-		const char *sig = vm->kind == 2 ? HV_SIGNATURE_TYPE2 : HV_SIGNATURE_TYPE1;
+		const char *sig = signature(vm->kind);
 		r.eax = HV_CPUID_INFO;
 		memcpy(&r.ebx, sig, 4);
 		memcpy(&r.ecx, sig + 4, 4);

@@ -3,6 +3,7 @@
  * the same file is NAME-1) and the guest's own command line (what follows
  * the file name). Pure string work: type2's VMMs use it in ring 3. */
 #include "hvlib/module.h"
+#include "lib/boot.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 
@@ -62,4 +63,18 @@ bool vm_modules_ok(const char *who, const struct multiboot_info *mbi, unsigned m
 		return false;
 	}
 	return true;
+}
+
+/* Above the image and its modules, 2 MiB-aligned (the EPT can map it
+ * with large pages), in the memory the loader reported. */
+bool vm_free_ram(const struct multiboot_info *mbi, uint64_t need, uint64_t *base)
+{
+	uint64_t top = (uintptr_t)_image_end;
+	const struct multiboot_module *mods = mb_ptr(mbi->mods_addr);
+	for (unsigned k = 0; (mbi->flags & MULTIBOOT_INFO_MODS) && k < mbi->mods_count; k++)
+		if (mods[k].mod_end > top)
+			top = mods[k].mod_end;
+	*base = (top + VM_LARGE_PAGE - 1) & ~(VM_LARGE_PAGE - 1);
+	uint64_t ram_end = 0x100000 + (uint64_t)mbi->mem_upper * 1024;
+	return (mbi->flags & MULTIBOOT_INFO_MEMORY) && *base + need <= ram_end;
 }

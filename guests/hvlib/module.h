@@ -22,6 +22,12 @@ const char *vm_module_args(const char *cmdline);
  * hypervisor's name) and return false. */
 bool vm_modules_ok(const char *who, const struct multiboot_info *mbi, unsigned max);
 
+/* Where need bytes of RAM for guests can go: *base, the first address
+ * above the image and its modules aligned to VM_LARGE_PAGE. False if
+ * they do not fit in the memory the loader reported. */
+#define VM_LARGE_PAGE (2ull << 20)
+bool vm_free_ram(const struct multiboot_info *mbi, uint64_t need, uint64_t *base);
+
 /* summary.c: a table of VM exits by reason, a column per guest
  * (exits[k] is guest k's array of EXIT_REASONS counts). */
 void vm_print_exit_table(const uint64_t *const exits[], const char *const names[], unsigned n);

@@ -46,7 +46,7 @@ struct vm {
 	uint64_t *msr_area;    /* MSRs the VMCS switches through MSR areas */
 	struct vlapic lapic;
 	/* What CPUID tells the guest of its hypervisor (lib/hv.h). */
-	unsigned kind;         /* 1 or 2 */
+	unsigned kind;         /* HV_KIND_TYPE1, _TYPE2 or _NESTED */
 	unsigned count;        /* how many guests the hypervisor runs */
 	unsigned level;        /* 2, or 3 when the hypervisor is itself a guest */
 	uint64_t exits[EXIT_REASONS], exits_total;
@@ -76,6 +76,7 @@ uint64_t vm_gpr(struct vm *vm, unsigned n);
 void vm_set_gpr(struct vm *vm, unsigned n, uint64_t v);
 void vm_inject_gp(struct vm *vm);
 bool vm_read(struct vm *vm, uint64_t gpa, void *buf, uint64_t len);
+bool vm_write(struct vm *vm, uint64_t gpa, const void *buf, uint64_t len);
 bool vm_linear_to_phys(struct vm *vm, uint64_t lin, uint64_t *gpa);
 enum vm_next vm_fail(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -15,27 +15,38 @@ static unsigned index_at(uint64_t gpa, int level)
 	return (gpa >> (12 + 9 * (level - 1))) & 511;
 }
 
+static void *new_table(struct ept *e)
+{
+	return e->alloc ? e->alloc(e) : alloc_page();
+}
+
 /* The table an entry points to, made (with all rights, so that the leaf
  * alone decides) if it is missing. */
-static uint64_t *next_table(uint64_t *entry)
+static uint64_t *next_table(struct ept *e, uint64_t *entry)
 {
 	if (!(*entry & EPT_RWX))
-		*entry = (uintptr_t)alloc_page() | EPT_RWX;
+		*entry = (uintptr_t)new_table(e) | EPT_RWX;
 	if (*entry & EPT_LARGE)
 		TEST_FAIL("ept_map: a 4 KiB mapping inside a large page");
 	return (uint64_t *)(uintptr_t)(*entry & EPT_ADDR);
 }
 
+void ept_init_from(struct ept *e, void *(*alloc)(struct ept *e))
+{
+	e->alloc = alloc;
+	e->pml4 = new_table(e);
+}
+
 void ept_init(struct ept *e)
 {
-	e->pml4 = alloc_page();
+	ept_init_from(e, 0);
 }
 
 static void map_one(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t rights, int level)
 {
 	uint64_t *t = e->pml4;
 	for (int l = 4; l > level; l--)
-		t = next_table(&t[index_at(gpa, l)]);
+		t = next_table(e, &t[index_at(gpa, l)]);
 	/* Memory type and "large page" only in leaves (28.3.2). */
 	t[index_at(gpa, level)] = hpa | rights | EPT_WB | (level == 2 ? EPT_LARGE : 0);
 }

@@ -24,10 +24,17 @@
 
 struct ept {
 	uint64_t *pml4;           /* the top table; its address is in the EPTP */
+	/* Where its tables come from: alloc_page() when NULL. A hypervisor
+	 * that throws an EPT away and builds it again (a shadow EPT, see
+	 * guests/nested/ept02.c) gives its own allocator. */
+	void *(*alloc)(struct ept *e);
 };
 
-/* An empty EPT: every guest-physical access is a violation. */
+/* An empty EPT: every guest-physical access is a violation. Its tables
+ * come from alloc_page(). */
 void ept_init(struct ept *e);
+/* The same, with tables from alloc(e). */
+void ept_init_from(struct ept *e, void *(*alloc)(struct ept *e));
 
 /* Map [gpa, gpa + size) to [hpa, hpa + size) with rights (EPT_R, EPT_W,
  * EPT_X), write-back. Addresses and size must be 4 KiB-aligned; 2 MiB

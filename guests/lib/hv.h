@@ -31,15 +31,20 @@
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 
 /* CPUID leaf 0x40000000: EAX the highest hypervisor leaf, EBX ECX EDX a
- * 12-byte signature: "NestlabType1" or "NestlabType2". */
+ * 12-byte signature: "NestlabType1", "NestlabType2", or "NestlabNestd"
+ * for guests/nested, which runs a hypervisor (type1) as its guest. */
 #define HV_CPUID_BASE       0x40000000u
 #define HV_SIGNATURE_TYPE1  "NestlabType1"
 #define HV_SIGNATURE_TYPE2  "NestlabType2"
+#define HV_SIGNATURE_NESTED "NestlabNestd"
 
 /* CPUID leaf 0x40000001: EAX this guest's number (0, 1, ...), EBX how many
- * guests the hypervisor runs, ECX the hypervisor's kind (1 or 2), EDX the
- * nesting level the guest runs at (2 for an L2 guest, 3 for an L3). */
+ * guests the hypervisor runs, ECX the hypervisor's kind (HV_KIND_*), EDX
+ * the nesting level the guest runs at (2 for an L2 guest, 3 for an L3). */
 #define HV_CPUID_INFO       0x40000001u
+#define HV_KIND_TYPE1       1u
+#define HV_KIND_TYPE2       2u
+#define HV_KIND_NESTED      3u    /* its guest sees VMX: CPUID.1:ECX.VMX = 1 */
 
 /* Hypercall numbers (EAX). An unknown number returns HV_ENOSYS. */
 enum hv_call {

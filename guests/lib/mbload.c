@@ -56,7 +56,8 @@ static int fits(const struct guest_ram *g, uint64_t addr, uint64_t size)
 /* The a.out kludge (3.1.3): the file from the header's position, minus
  * (header_addr - load_addr), goes to load_addr. */
 static const char *load_aout(const uint8_t *image, size_t len, long hoff,
-			     const struct mb_header *h, struct guest_ram *g, uint32_t *entry)
+			     const struct mb_header *h, struct guest_ram *g, uint32_t *entry,
+			     uint64_t *top)
 {
 	if (hoff + sizeof *h > len)
 		return "the Multiboot header is cut off";
@@ -75,11 +76,12 @@ static const char *load_aout(const uint8_t *image, size_t len, long hoff,
 	memcpy(g->ram + h->load_addr, image + start, size);
 	memset(g->ram + h->load_addr + size, 0, end - h->load_addr - size);
 	*entry = h->entry_addr;
+	*top = end;
 	return 0;
 }
 
 static const char *load_elf(const uint8_t *image, size_t len, struct guest_ram *g,
-			    uint32_t *entry)
+			    uint32_t *entry, uint64_t *top)
 {
 	struct elf32_ehdr eh;
 	if (len < sizeof eh)
@@ -101,13 +103,17 @@ static const char *load_elf(const uint8_t *image, size_t len, struct guest_ram *
 			return "an ELF segment does not fit in the guest's RAM";
 		memcpy(g->ram + ph.paddr, image + ph.offset, ph.filesz);
 		memset(g->ram + ph.paddr + ph.filesz, 0, ph.memsz - ph.filesz);
+		if ((uint64_t)ph.paddr + ph.memsz > *top)
+			*top = (uint64_t)ph.paddr + ph.memsz;
 	}
 	*entry = eh.entry;
 	return 0;
 }
 
-const char *mb_load(const uint8_t *image, size_t len, struct guest_ram *g, uint32_t *entry)
+const char *mb_load_top(const uint8_t *image, size_t len, struct guest_ram *g, uint32_t *entry,
+			uint64_t *top)
 {
+	*top = 0;
 	long hoff = find_header(image, len);
 	if (hoff < 0)
 		return "no Multiboot header in its first 8 KiB";
@@ -115,11 +121,17 @@ const char *mb_load(const uint8_t *image, size_t len, struct guest_ram *g, uint3
 	memcpy(&h, image + hoff, len - (size_t)hoff < sizeof h ? len - (size_t)hoff : sizeof h);
 	if (h.flags & 0xffff & ~MB_FLAGS_HANDLED)
 		return "it asks for Multiboot features this loader does not offer (a video mode)";
-	const char *why = (h.flags & MB_AOUT_KLUDGE) ? load_aout(image, len, hoff, &h, g, entry)
-						     : load_elf(image, len, g, entry);
+	const char *why = (h.flags & MB_AOUT_KLUDGE) ? load_aout(image, len, hoff, &h, g, entry, top)
+						     : load_elf(image, len, g, entry, top);
 	if (!why && *entry >= g->size)
 		return "its entry point is outside the guest's RAM";
 	return why;
+}
+
+const char *mb_load(const uint8_t *image, size_t len, struct guest_ram *g, uint32_t *entry)
+{
+	uint64_t top;
+	return mb_load_top(image, len, g, entry, &top);
 }
 
 /* The memory map: conventional memory below 640 KiB, the rest above

@@ -21,6 +21,10 @@ struct guest_ram {
  * image cannot be loaded (no Multiboot header, bad ELF, a segment outside
  * the guest's RAM, a feature the loader lacks). */
 const char *mb_load(const uint8_t *image, size_t len, struct guest_ram *g, uint32_t *entry);
+/* The same, and *top is where the kernel ends in the guest's RAM (its
+ * bss included): what a loader needs to place modules after it. */
+const char *mb_load_top(const uint8_t *image, size_t len, struct guest_ram *g, uint32_t *entry,
+			uint64_t *top);
 
 /* Write the Multiboot information for the guest at guest-physical info
  * (one 4 KiB page, below the kernel): memory sizes, the memory map and the

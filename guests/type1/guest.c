@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "lib/hv.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 #include "type1/type1.h"
@@ -24,7 +25,7 @@ const char *guest_create(struct guest *g, unsigned id, uint8_t *ram,
 	const char *cmdline = mod->cmdline ? mb_ptr(mod->cmdline) : "";
 	memset(g, 0, sizeof *g);
 	g->vm.id = id;
-	g->vm.kind = 1;
+	g->vm.kind = HV_KIND_TYPE1;
 	g->vm.count = count;
 	g->vm.level = level;
 	vm_module_name(mods, id, g->name, sizeof g->name);

@@ -30,7 +30,6 @@ static uint64_t host_idle;     /* TSC ticks type1 spent waiting in HLT */
 #define SLICE_NS 200000u         /* a guest's turn: 200 us */
 #define HOST_TICK_VECTOR 0xe0
 #define HOST_TICK_COUNT 1000000u /* the APIC timer: 1 ms at a 1 GHz bus clock */
-#define MIB2 (2ull << 20)
 
 static _Noreturn void finish(unsigned code)
 {
@@ -42,14 +41,8 @@ static _Noreturn void finish(unsigned code)
  * memory the loader reported. */
 static uint64_t guest_ram_base(const struct multiboot_info *mbi, uint64_t need)
 {
-	uint64_t top = (uintptr_t)_image_end;
-	const struct multiboot_module *mods = mb_ptr(mbi->mods_addr);
-	for (unsigned k = 0; k < mbi->mods_count; k++)
-		if (mods[k].mod_end > top)
-			top = mods[k].mod_end;
-	uint64_t base = (top + MIB2 - 1) & ~(MIB2 - 1);
-	uint64_t ram_end = 0x100000 + (uint64_t)mbi->mem_upper * 1024;
-	if (!(mbi->flags & MULTIBOOT_INFO_MEMORY) || base + need > ram_end) {
+	uint64_t base;
+	if (!vm_free_ram(mbi, need, &base)) {
 		printf("type1: %u guests need %llu MiB of RAM above 0x%lx; give the machine more "
 		       "(nestlab run --mem)\n", mbi->mods_count,
 		       (unsigned long long)(need >> 20), base);

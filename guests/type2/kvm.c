@@ -54,7 +54,7 @@ int64_t kvm_ioctl_create_vm(void)
 	struct kvm_vm *v = &vms[nvms];
 	v->owner = cur;
 	v->vm.id = nvms;
-	v->vm.kind = 2;
+	v->vm.kind = HV_KIND_TYPE2;
 	v->vm.count = kvm_count;
 	v->vm.level = vm_find_level();
 	cur->vm = (int)nvms;
