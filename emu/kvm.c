@@ -550,7 +550,13 @@ static bool make_vm(struct kvm_backend *k, bool vmx, char *why, size_t len)
 	free(cpuid);
 	if (ok && vmx && !pass_vmx_msrs(k))
 		return setup(k, false, "KVM_SET_MSRS (VMX capabilities)", why, len);
-	return ok && setup(k, set_state(k), "KVM_SET_SREGS", why, len);
+	/* The TSC starts at 0, as on the interpreter (TSC = instructions
+	 * retired) and under QEMU, which resets it when the VM starts. */
+	struct { struct kvm_msrs m; struct kvm_msr_entry e; } tsc = {
+		.m.nmsrs = 1, .e = { .index = 0x10 /* IA32_TIME_STAMP_COUNTER */, .data = 0 },
+	};
+	return ok && setup(k, set_state(k), "KVM_SET_SREGS", why, len) &&
+	       setup(k, ioctl(k->vcpu, KVM_SET_MSRS, &tsc) == 1, "KVM_SET_MSRS (TSC)", why, len);
 }
 
 struct backend *backend_kvm_new(struct cpu *c, enum lang lang, const struct kvm_config *cfg,
