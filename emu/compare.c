@@ -314,6 +314,7 @@ void compare_print(FILE *f, const struct comparison *c, enum lang lang)
 	row(&t, msg(lang, MSG_CMP_INSNS), a, msg(lang, MSG_CMP_NA));
 	exit_rows(&t, c, lang);
 	print_table(f, &t);
+	fputs(msg(lang, MSG_CMP_FOOTNOTE), f);
 	if (!k->r.stats.has_kernel && k->r.stats.kernel_why[0])
 		fprintf(f, "  (%s)\n", k->r.stats.kernel_why);
 
