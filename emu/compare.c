@@ -75,7 +75,10 @@ static void add(struct text *t, char mark, const char *line)
 		t->s = s;
 		t->cap = cap;
 	}
-	t->len += (size_t)sprintf(t->s + t->len, "%c %s\n", mark, line);
+	if (mark)
+		t->len += (size_t)sprintf(t->s + t->len, "  %c %s\n", mark, line);
+	else
+		t->len += (size_t)sprintf(t->s + t->len, "  %s\n", line);
 }
 
 /* The middle part that differs, a[0..n) against b[0..m): the longest
@@ -132,7 +135,7 @@ char *compare_diff(const char *a, const char *b)
 	char head[64];
 	snprintf(head, sizeof head, "@@ line %d @@", (pre > 2 ? pre - 2 : 0) + 1);
 	t.s = NULL;
-	add(&t, '@', head);
+	add(&t, 0, head);
 	for (int k = pre > 2 ? pre - 2 : 0; k < pre; k++)
 		add(&t, ' ', la.v[k]);
 	diff_middle(&t, la.v + pre, la.n - pre - post, lb.v + pre, lb.n - pre - post);

@@ -280,14 +280,12 @@ static int cmd_compare(int argc, char **argv)
 			return EXIT_KVM;
 		}
 		if (!offered) {
-			char why[640];
-			snprintf(why, sizeof why, msg(lang, MSG_KVM_NO_VMX), hint);
 			if (!o.nmodules) {
 				say(CMP_NO_MODULES, o.image, hint);
 				free(img);
 				return EXIT_KVM;
 			}
-			snprintf(note, sizeof note, msg(lang, MSG_CMP_BARE), o.image, why);
+			snprintf(note, sizeof note, msg(lang, MSG_CMP_BARE), o.image, hint);
 			n = o.nmodules;
 			for (int k = 0; k < n; k++)
 				module_opts(&o, k, &list[k], paths[k], sizeof paths[k]);

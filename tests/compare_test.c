@@ -18,10 +18,10 @@ Test(compare, diff_marks_each_side)
 {
 	char *d = compare_diff("one\ntwo\nthree\n", "one\nTWO\nthree\nfour\n");
 	cr_assert_not_null(d);
-	cr_assert(strstr(d, "- two\n"), "%s", d);
-	cr_assert(strstr(d, "+ TWO\n"), "%s", d);
-	cr_assert(strstr(d, "+ four\n"), "%s", d);
-	cr_assert(strstr(d, "  one\n"), "context: %s", d);
+	cr_assert(strstr(d, "  - two\n"), "%s", d);
+	cr_assert(strstr(d, "  + TWO\n"), "%s", d);
+	cr_assert(strstr(d, "  + four\n"), "%s", d);
+	cr_assert(strstr(d, "    one\n"), "context: %s", d);
 	free(d);
 }
 
