@@ -449,7 +449,7 @@ static enum emu_stop kvm_run_guest(struct backend *b, const struct run_limits *l
 {
 	struct kvm_backend *k = (struct kvm_backend *)b;
 	double limit = l->timeout ? l->timeout : KVM_DEFAULT_TIMEOUT;
-	struct tick t;
+	struct tick t = { 0 };
 	b->timed_out = false;
 	b->why[0] = 0;
 	kvm_stats_read(k->vcpu, &k->before);

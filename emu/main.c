@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "emu/compare.h"
 #include "emu/loader.h"
@@ -257,6 +258,24 @@ static void module_opts(const struct run_opts *o, int k, struct run_opts *m, cha
 	m->nmodules = 0;
 }
 
+/* Standard input is read once, for both sides: kept in a file (path, a
+ * mkstemp template) that each side takes as --input. */
+static bool stdin_to_file(char *path)
+{
+	size_t bytes;
+	uint8_t *in = session_read_file("/dev/stdin", &bytes, lang);
+	int fd = in ? mkstemp(path) : -1;
+	bool ok = fd >= 0 && write(fd, in, bytes) == (ssize_t)bytes;
+	if (fd >= 0)
+		close(fd);
+	free(in);
+	if (!ok && fd >= 0)
+		unlink(path);
+	if (!ok && in)
+		say(CANNOT_WRITE, path, strerror(errno ? errno : EIO));
+	return ok;
+}
+
 static int cmd_compare(int argc, char **argv)
 {
 	struct run_opts o;
@@ -292,6 +311,12 @@ static int cmd_compare(int argc, char **argv)
 		}
 	}
 	free(img);
+	char input[] = "/tmp/nestlab-input-XXXXXX";
+	bool own_input = !o.input && !isatty(0);
+	if (own_input && !stdin_to_file(input))
+		return EXIT_BAD_IMAGE;
+	for (int k = 0; own_input && k < n; k++)
+		list[k].input = input;
 
 	struct comparison cmp[MAX_MODULES];
 	const struct comparison *done[MAX_MODULES];
@@ -320,6 +345,8 @@ static int cmd_compare(int argc, char **argv)
 		free(bufs[k][0]);
 		free(bufs[k][1]);
 	}
+	if (own_input)
+		unlink(input);
 	return status;
 }
 
