@@ -90,6 +90,7 @@ static void write_byte(struct bus *b, uint64_t pa, uint8_t v)
 
 uint64_t bus_read(struct bus *b, uint64_t pa, int bytes)
 {
+	b->mmio_accesses++;
 	const struct mmio_dev *d = find_mmio(b, pa);
 	if (d && pa - d->base + bytes <= d->size)
 		return d->read(d->opaque, pa - d->base, bytes);
@@ -101,6 +102,7 @@ uint64_t bus_read(struct bus *b, uint64_t pa, int bytes)
 
 void bus_write(struct bus *b, uint64_t pa, int bytes, uint64_t val)
 {
+	b->mmio_accesses++;
 	const struct mmio_dev *d = find_mmio(b, pa);
 	if (d && pa - d->base + bytes <= d->size) {
 		d->write(d->opaque, pa - d->base, bytes, val);
@@ -120,6 +122,7 @@ static const struct pio_dev *find_pio(const struct bus *b, uint16_t port)
 
 uint32_t bus_in(struct bus *b, uint16_t port, int bytes)
 {
+	b->pio_accesses++;
 	const struct pio_dev *d = find_pio(b, port);
 	if (!d || !d->in)
 		return (uint32_t)(0xffffffffu >> (32 - 8 * bytes));
@@ -128,6 +131,7 @@ uint32_t bus_in(struct bus *b, uint16_t port, int bytes)
 
 void bus_out(struct bus *b, uint16_t port, int bytes, uint32_t val)
 {
+	b->pio_accesses++;
 	const struct pio_dev *d = find_pio(b, port);
 	if (d && d->out)
 		d->out(d->opaque, port, bytes, val);

@@ -37,6 +37,9 @@ struct bus {
 	struct pio_dev pio[BUS_MAX_PIO];
 	int npio;
 	FILE *console;             /* where the debug console writes (stdout by default) */
+	uint64_t pio_accesses;     /* port accesses served (bus_in, bus_out) */
+	uint64_t mmio_accesses;    /* physical accesses that were not RAM (bus_read,
+	                              bus_write): what a hardware VM would exit for */
 };
 
 /* Register devices. Return false if the table is full or ranges overlap. */

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "emu/bus.h"
 #include "emu/dcache.h"
@@ -27,7 +28,11 @@ struct cpu *emu_new(uint64_t ram_bytes)
 	c->bus = b;
 	c->vmx.available = true; /* the VT-x model (vmx/); tests may switch it off */
 	b->ram_size = ram_bytes;
-	b->ram = calloc(1, ram_bytes);
+	/* Page-aligned and zero, so that a backend can hand the same RAM to
+	 * the kernel (KVM_SET_USER_MEMORY_REGION wants page alignment). */
+	void *ram = mmap(NULL, ram_bytes, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	b->ram = ram == MAP_FAILED ? NULL : ram;
 	b->console = stdout;
 	c->dcache = dcache_new(ram_bytes);
 	if (!b->ram || !c->dcache)
@@ -47,8 +52,8 @@ void emu_free(struct cpu *c)
 {
 	if (!c)
 		return;
-	if (c->bus)
-		free(c->bus->ram);
+	if (c->bus && c->bus->ram)
+		munmap(c->bus->ram, c->bus->ram_size);
 	free(c->bus);
 	dcache_free(c->dcache);
 	free(c);

@@ -130,6 +130,8 @@ enum emu_stop {
 	EMU_STOP_EXIT,      /* the guest wrote isa-debug-exit (see exit_code) */
 	EMU_STOP_TRIPLE,    /* a triple fault shut the CPU down (see first_exc, exc) */
 	EMU_STOP_INIT,      /* an INIT signal reset the CPU (no firmware to go on) */
+	EMU_STOP_BACKEND,   /* the backend cannot go on (KVM refused to enter the
+	                       guest, an internal error): emu/backend.h */
 };
 
 struct block;
@@ -294,6 +296,10 @@ struct cpu {
 	/* --- the interrupt controller the CPU talks to (the local APIC with
 	 *     the PIC behind it, wired in emu/pc.c); NULL: none --- */
 	const struct intc_ops *intc;
+	/* --- or interrupt lines go to controllers outside the machine (the
+	 *     KVM backend's in-kernel irqchip); NULL: to pic and ioapic --- */
+	void (*irq_out)(void *opaque, unsigned gsi, bool level);
+	void *irq_out_opaque;
 
 	/* --- devices (emu/devices.h); NULL when not attached --- */
 	struct pic *pic;

@@ -375,3 +375,46 @@ struct load_result load_image(struct cpu *c, const uint8_t *img, size_t len,
 	r.entry = entry;
 	return r;
 }
+
+/* Look through one SHT_NOTE section's notes (ELF spec, "Note Section"):
+ * namesz, descsz, type, then the name and the description, each padded to
+ * 4 bytes. */
+static bool notes_need_vmx(const uint8_t *p, uint64_t n)
+{
+	uint64_t at = 0;
+	while (n - at >= 12) {
+		uint32_t namesz = rd32(p + at), descsz = rd32(p + at + 4), type = rd32(p + at + 8);
+		uint64_t name = at + 12, desc = name + ((namesz + 3ull) & ~3ull);
+		uint64_t next = desc + ((descsz + 3ull) & ~3ull);
+		if (next > n)
+			return false;
+		if (type == NESTLAB_NOTE_NEEDS && namesz == 8 && !memcmp(p + name, "nestlab", 8) &&
+		    descsz == 4 && !memcmp(p + desc, "vmx", 4))
+			return true;
+		at = next;
+	}
+	return false;
+}
+
+bool loader_needs_vmx(const uint8_t *img, size_t len)
+{
+	if (len < 52 || memcmp(img, "\x7f" "ELF", 4) != 0 || (img[4] != 1 && img[4] != 2))
+		return false;
+	bool e64 = img[4] == 2;
+	if (e64 && len < 64)
+		return false;
+	uint64_t shoff = e64 ? rd64(img + 40) : rd32(img + 32);
+	uint16_t shentsize = rd16(img + (e64 ? 58 : 46)), shnum = rd16(img + (e64 ? 60 : 48));
+	if (shentsize < (e64 ? 64 : 40) || shoff > len || (uint64_t)shnum * shentsize > len - shoff)
+		return false;
+	for (unsigned k = 0; k < shnum; k++) {
+		const uint8_t *sh = img + shoff + (uint64_t)k * shentsize;
+		if (rd32(sh + 4) != 7) /* SHT_NOTE */
+			continue;
+		uint64_t off = e64 ? rd64(sh + 24) : rd32(sh + 16);
+		uint64_t size = e64 ? rd64(sh + 32) : rd32(sh + 20);
+		if (off <= len && size <= len - off && notes_need_vmx(img + off, size))
+			return true;
+	}
+	return false;
+}

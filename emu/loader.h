@@ -5,6 +5,7 @@
 #ifndef EMU_LOADER_H
 #define EMU_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +50,15 @@ struct load_result {
  * mode on identity-mapped page tables. */
 struct load_result load_image(struct cpu *c, const uint8_t *img, size_t len,
 			      const struct load_opts *o);
+
+/* Whether the image says it is a hypervisor that needs VT-x: an ELF
+ * section of type SHT_NOTE holding the note owner "nestlab", type
+ * NESTLAB_NOTE_NEEDS, description "vmx" (guests/lib/hv.h writes it with
+ * NESTLAB_NEEDS_VMX()). The KVM backend asks before it runs an image, so
+ * that a host without nested VMX is said in one line. Never trusts the
+ * file: any inconsistency is "no". */
+#define NESTLAB_NOTE_NEEDS 1
+bool loader_needs_vmx(const uint8_t *img, size_t len);
 
 /* Where the loader puts the Multiboot information structure and what the
  * memory map says: for tests and docs. */

@@ -1,56 +1,22 @@
-/* nestlab: the command line. */
+/* nestlab: the command line. `run` is one session (emu/session.h) on the
+ * backend asked for; `compare` is two, the interpreter's and KVM's, side by
+ * side (emu/compare.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "emu/cpu.h"
-#include "emu/devices.h"
+#include "emu/compare.h"
 #include "emu/loader.h"
 #include "emu/msg.h"
-#include "emu/pc.h"
-#include "emu/trace.h"
-#include "emu/vtime.h"
-#include "vmx/entry.h"
+#include "emu/session.h"
 
 #define NESTLAB_VERSION "0.1.0"
-
-/* Exit statuses; even numbers, so they never collide with isa-debug-exit's
- * odd (v << 1) | 1. docs/cli.md lists them. */
-enum {
-	EXIT_HALTED = 0,
-	EXIT_USAGE = 2,
-	EXIT_BAD_IMAGE = 4,
-	EXIT_GUEST_EXCEPTION = 6,
-	EXIT_BUDGET = 8,
-	EXIT_TRIPLE = 10,
-	EXIT_INIT = 12,
-};
 
 static enum lang lang;
 
 #define say(id, ...) fprintf(stderr, msg(lang, MSG_##id), ##__VA_ARGS__)
-
-#define MAX_MODULES 16
-
-struct run_opts {
-	const char *image;
-	const char *append;
-	const char *modules[MAX_MODULES];
-	int nmodules;
-	int bits;                /* 0: not a flat binary */
-	uint64_t load, entry;
-	bool have_load, have_entry;
-	uint64_t mem_mib;
-	uint64_t max_insns;
-	double timeout;          /* host seconds, 0: none */
-	const char *trace;       /* JSON Lines trace file */
-	const char *input;       /* bytes for the serial port to receive, or NULL */
-	bool trace_walks;        /* ... with every page walk */
-	bool stats;
-};
 
 static bool parse_u64(const char *s, uint64_t *out)
 {
@@ -65,78 +31,45 @@ static bool parse_u64(const char *s, uint64_t *out)
 	return true;
 }
 
-static const char *mode_name(const struct cpu *c)
+/* Options that one backend cannot honour, said before anything runs. */
+static int check_backend(int argc, char **argv, struct run_opts *o, bool compare)
 {
-	if (!(c->cr0 & CR0_PE))
-		return msg(lang, MSG_MODE_REAL);
-	if (c->code_sz == SZ64)
-		return msg(lang, MSG_MODE_LONG64);
-	if (c->efer & EFER_LMA)
-		return msg(lang, MSG_MODE_COMPAT);
-	return msg(lang, c->code_sz == SZ32 ? MSG_MODE_PROT32 : MSG_MODE_PROT16);
-}
-
-static const char *vector_name(unsigned v)
-{
-	static const char *const names[] = {
-		"#DE (divide error)", "#DB (debug)", "NMI", "#BP (breakpoint)",
-		"#OF (overflow)", "#BR (bound range)", "#UD (invalid opcode)",
-		"#NM (device not available)", "#DF (double fault)", "coprocessor overrun",
-		"#TS (invalid TSS)", "#NP (segment not present)", "#SS (stack fault)",
-		"#GP (general protection)", "#PF (page fault)", "reserved",
-		"#MF (x87 error)", "#AC (alignment check)", "#MC (machine check)",
-		"#XM (SIMD exception)",
-	};
-	return v < sizeof names / sizeof names[0] ? names[v] : "exception";
-}
-
-/* Read the whole file; NULL (with the message said) on failure. */
-static uint8_t *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		say(CANNOT_READ, path, strerror(errno));
-		return NULL;
-	}
-	size_t cap = 1 << 16, n = 0;
-	uint8_t *buf = malloc(cap);
-	for (;;) {
-		if (!buf)
-			break;
-		n += fread(buf + n, 1, cap - n, f);
-		if (n < cap)
-			break;
-		uint8_t *nb = realloc(buf, cap * 2);
-		if (!nb) {
-			free(buf);
-			buf = NULL;
-			break;
+	for (int k = 0; k < argc; k++) {
+		const char *a = argv[k];
+		if (compare && (!strcmp(a, "--backend") || !strcmp(a, "--trace") ||
+				!strcmp(a, "--trace-walks") || !strcmp(a, "--stats"))) {
+			say(CMP_OPTION, a);
+			return -1;
 		}
-		buf = nb;
-		cap *= 2;
+		if (!compare && o->backend == BACKEND_KVM &&
+		    (!strcmp(a, "--trace") || !strcmp(a, "--trace-walks"))) {
+			say(KVM_NEEDS_INTERP, a);
+			return -1;
+		}
 	}
-	if (!buf || ferror(f)) {
-		say(CANNOT_READ, path, buf ? strerror(errno) : strerror(ENOMEM));
-		free(buf);
-		fclose(f);
-		return NULL;
+	if (!compare && o->backend == BACKEND_KVM && o->have_max_insns) {
+		say(KVM_NO_INSNS);
+		return -1;
 	}
-	fclose(f);
-	*len = n;
-	return buf;
+	return 0;
 }
 
-static int parse_run(int argc, char **argv, struct run_opts *o)
+static int parse_run(int argc, char **argv, struct run_opts *o, bool compare)
 {
 	*o = (struct run_opts){ .load = 0x100000, .mem_mib = 128, .max_insns = 10000000000ull };
+	o->quiet = compare;
 	for (int k = 0; k < argc; k++) {
 		const char *a = argv[k];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(msg(lang, MSG_RUN_USAGE), stdout);
+			fputs(msg(lang, compare ? MSG_CMP_USAGE : MSG_RUN_USAGE), stdout);
 			exit(0);
 		}
 		if (!strcmp(a, "--stats")) {
 			o->stats = true;
+			continue;
+		}
+		if (compare && !strcmp(a, "--json")) {
+			o->json = true;
 			continue;
 		}
 		if (!strcmp(a, "--trace-walks")) {
@@ -153,7 +86,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		}
 		static const char *const valued[] = { "--bits", "--load", "--entry", "--mem",
 						      "--max-insns", "--lang", "--append",
-						      "--module", "--timeout", "--trace", "--input" };
+						      "--module", "--timeout", "--trace", "--input",
+						      "--backend" };
 		bool known = false;
 		for (size_t v = 0; v < sizeof valued / sizeof valued[0]; v++)
 			known |= !strcmp(a, valued[v]);
@@ -174,6 +108,17 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 				return -1;
 			}
 			lang = (enum lang)l;
+			continue;
+		}
+		if (!strcmp(a, "--backend")) {
+			if (!strcmp(val, "kvm")) {
+				o->backend = BACKEND_KVM;
+			} else if (!strcmp(val, "interp") || !strcmp(val, "interpreter")) {
+				o->backend = BACKEND_INTERP;
+			} else {
+				say(BAD_BACKEND, val);
+				return -1;
+			}
 			continue;
 		}
 		if (!strcmp(a, "--append")) {
@@ -232,6 +177,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			o->mem_mib = n;
 		} else {
 			o->max_insns = n;
+			o->have_max_insns = true;
 		}
 	}
 	if (!o->image) {
@@ -248,283 +194,159 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 	}
 	if (!o->have_entry)
 		o->entry = o->load;
-	return 0;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* Load a flat binary into the fixture state --bits asks for. */
-static int load_flat(struct cpu *c, const struct run_opts *o, const uint8_t *img, size_t len)
-{
-	uint64_t ram = o->mem_mib << 20;
-	if (o->load > ram || len > ram - o->load) {
-		say(IMAGE_TOO_BIG, o->image, (unsigned long long)len,
-		    (unsigned long long)o->load, (unsigned long long)o->mem_mib);
-		return -1;
-	}
-	if (o->entry >= ram) {
-		say(ENTRY_OUTSIDE, (unsigned long long)o->entry);
-		return -1;
-	}
-	if (o->bits == 16 && (o->entry > 0xffff || o->load + len > 0x10000)) {
-		say(ENTRY_16BIT);
-		return -1;
-	}
-	emu_reset_flat(c, o->bits == 16 ? SZ16 : o->bits == 32 ? SZ32 : SZ64);
-	emu_phys_write(c, o->load, img, len);
-	c->rip = o->entry;
-	return 0;
-}
-
-/* Say why a load failed, in the user's language. */
-static void say_load_error(const struct run_opts *o, const struct load_result *r)
-{
-	unsigned long long a = r->a, b = r->b;
-	switch (r->err) {
-	case LOAD_NOT_BOOTABLE:  say(LOAD_NOT_BOOTABLE, o->image); break;
-	case LOAD_BAD_HEADER:    say(LOAD_BAD_HEADER, o->image, a, b); break;
-	case LOAD_BAD_ELF:       say(LOAD_BAD_ELF, o->image, a); break;
-	case LOAD_TRUNCATED:     say(LOAD_TRUNCATED, o->image, a, b); break;
-	case LOAD_OVERLAP:       say(LOAD_OVERLAP, o->image, a, b); break;
-	case LOAD_NO_FIT:        say(LOAD_NO_FIT, o->image, a, b); break;
-	case LOAD_MODULE_NO_FIT: say(LOAD_MODULE_NO_FIT, o->image, a); break;
-	default:                 say(LOAD_UNSUPPORTED, o->image, a); break;
-	}
-}
-
-/* Read the modules ('FILE [ARGS]': the file is up to the first space; the
- * whole string is the module's command line, as QEMU's -initrd does). */
-static int read_modules(const struct run_opts *o, struct module *m, uint8_t **bufs)
-{
-	for (int k = 0; k < o->nmodules; k++) {
-		char path[4096];
-		const char *sp = strchr(o->modules[k], ' ');
-		size_t n = sp ? (size_t)(sp - o->modules[k]) : strlen(o->modules[k]);
-		if (n >= sizeof path)
-			n = sizeof path - 1;
-		memcpy(path, o->modules[k], n);
-		path[n] = 0;
-		size_t len;
-		bufs[k] = read_file(path, &len);
-		if (!bufs[k])
-			return -1;
-		m[k] = (struct module){ o->modules[k], bufs[k], len };
-	}
-	return 0;
-}
-
-static void say_exception_name(const struct exc *e, char *err, size_t n)
-{
-	err[0] = 0;
-	if (e->has_error)
-		snprintf(err, n, msg(lang, MSG_ERROR_CODE), e->error);
-}
-
-/* The last VM entry that failed, and why: the check's name, section and
- * the sentence from the check table (vmx/entry.c), for a student whose
- * hypervisor never got its guest running. */
-static void say_failed_entry(const struct cpu *c)
-{
-	char why[512];
-	const struct entry_check *k = c->vmx.failed.check;
-	unsigned err = c->vmx.failed.error;
-	const char *sentence = k ? (lang == LANG_PT_BR ? k->why_pt : k->why) : NULL;
-	if (k && err)
-		snprintf(why, sizeof why, msg(lang, MSG_VMX_FAIL_CHECK), "VMfailValid", err,
-			 k->name, k->sdm, sentence);
-	else if (k)
-		snprintf(why, sizeof why, msg(lang, MSG_VMX_FAIL_GUEST), k->name, k->sdm, sentence);
-	else if (c->vmx.failed.reason)
-		snprintf(why, sizeof why, "%s", msg(lang, MSG_VMX_FAIL_MSR));
-	else if (err)
-		snprintf(why, sizeof why, msg(lang, MSG_VMX_FAIL_ERROR), err, vmx_error_text(err));
-	else
-		snprintf(why, sizeof why, "%s", msg(lang, MSG_VMX_FAIL_INVALID));
-	say(VMX_FAILED_ENTRIES, (unsigned long long)c->vmx.failed.count,
-	    (unsigned long long)c->vmx.failed.rip, why);
+	return check_backend(argc, argv, o, compare);
 }
 
 static int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
-	if (parse_run(argc, argv, &o) < 0)
+	if (parse_run(argc, argv, &o, false) < 0)
 		return EXIT_USAGE;
+	o.lang = lang;
+	struct run_outcome r;
+	session_run(&o, stdout, &r);
+	return r.status;
+}
 
+/* One side of a comparison: its serial output kept in memory. */
+static bool run_side(const struct run_opts *o, enum backend_kind kind, struct compare_side *s,
+		     char **buf)
+{
+	size_t len = 0;
+	FILE *f = open_memstream(buf, &len);
+	if (!f)
+		return false;
+	struct run_opts side = *o;
+	side.backend = kind;
+	s->name = kind == BACKEND_KVM ? "KVM" : msg(lang, MSG_CMP_INTERP);
+	session_run(&side, f, &s->r);
+	fclose(f);
+	s->serial = *buf;
+	return s->r.ran;
+}
+
+/* Both sides of one image; false when one could not run (said already),
+ * with *status the reason. */
+static bool compare_one(const struct run_opts *o, struct comparison *c, char **bufs, int *status)
+{
+	*c = (struct comparison){ .image = o->image, .append = o->append };
+	if (!run_side(o, BACKEND_INTERP, &c->side[0], &bufs[0])) {
+		*status = c->side[0].r.status;
+		return false;
+	}
+	if (!run_side(o, BACKEND_KVM, &c->side[1], &bufs[1])) {
+		*status = c->side[1].r.status;
+		return false;
+	}
+	return true;
+}
+
+/* A hypervisor image where KVM offers no VMX: its modules, bare. The
+ * module's file is the image and the rest of its string the command
+ * line, as the hypervisor would boot it. */
+static void module_opts(const struct run_opts *o, int k, struct run_opts *m, char *path, size_t n)
+{
+	*m = *o;
+	const char *sp = strchr(o->modules[k], ' ');
+	size_t len = sp ? (size_t)(sp - o->modules[k]) : strlen(o->modules[k]);
+	if (len >= n)
+		len = n - 1;
+	memcpy(path, o->modules[k], len);
+	path[len] = 0;
+	m->image = path;
+	m->append = sp ? sp + 1 : NULL;
+	m->nmodules = 0;
+}
+
+/* Standard input is read once, for both sides: kept in a file (path, a
+ * mkstemp template) that each side takes as --input. */
+static bool stdin_to_file(char *path)
+{
+	size_t bytes;
+	uint8_t *in = session_read_file("/dev/stdin", &bytes, lang);
+	int fd = in ? mkstemp(path) : -1;
+	bool ok = fd >= 0 && write(fd, in, bytes) == (ssize_t)bytes;
+	if (fd >= 0)
+		close(fd);
+	free(in);
+	if (!ok && fd >= 0)
+		unlink(path);
+	if (!ok && in)
+		say(CANNOT_WRITE, path, strerror(errno ? errno : EIO));
+	return ok;
+}
+
+static int cmd_compare(int argc, char **argv)
+{
+	struct run_opts o;
+	if (parse_run(argc, argv, &o, true) < 0)
+		return EXIT_USAGE;
+	o.lang = lang;
+	struct run_opts list[MAX_MODULES];
+	char paths[MAX_MODULES][4096];
+	int n = 1;
+	list[0] = o;
+	char note[768] = "", hint[512];
 	size_t len;
-	uint8_t *img = read_file(o.image, &len);
-	if (!img)
+	uint8_t *img = o.bits ? NULL : session_read_file(o.image, &len, lang);
+	if (!o.bits && !img)
 		return EXIT_BAD_IMAGE;
-	if (len == 0) {
-		say(EMPTY_IMAGE, o.image);
-		free(img);
-		return EXIT_BAD_IMAGE;
-	}
-	struct cpu *c = emu_new(o.mem_mib << 20);
-	if (!c) {
-		say(NO_MEMORY, (unsigned long long)o.mem_mib);
-		free(img);
-		return EXIT_BAD_IMAGE;
-	}
-	int status = EXIT_BAD_IMAGE;
-	struct module mods[MAX_MODULES];
-	uint8_t *modbufs[MAX_MODULES] = { 0 };
-	if (!pc_attach(c, stdout, o.append)) {
-		say(NO_DEVICES);
-		goto out;
-	}
-	if (o.bits) {
-		if (load_flat(c, &o, img, len) < 0)
-			goto out;
-	} else {
-		if (read_modules(&o, mods, modbufs) < 0)
-			goto out;
-		struct load_opts lo = { o.image, o.append, mods, o.nmodules };
-		struct load_result r = load_image(c, img, len, &lo);
-		if (r.err) {
-			say_load_error(&o, &r);
-			goto out;
+	if (img && loader_needs_vmx(img, len)) {
+		int offered = kvm_offers_vmx(session_kvm_device(), lang, hint, sizeof hint);
+		if (offered < 0) {
+			say(KVM_ERROR, hint);
+			free(img);
+			return EXIT_KVM;
+		}
+		if (!offered) {
+			if (!o.nmodules) {
+				say(CMP_NO_MODULES, o.image, hint);
+				free(img);
+				return EXIT_KVM;
+			}
+			snprintf(note, sizeof note, msg(lang, MSG_CMP_BARE), o.image, hint);
+			n = o.nmodules;
+			for (int k = 0; k < n; k++)
+				module_opts(&o, k, &list[k], paths[k], sizeof paths[k]);
 		}
 	}
-
-	/* Serial input: the --input file, or standard input when it is not a
-	 * terminal. It is all queued before the run starts, so the same input
-	 * gives the same run whatever the timing of the host. */
-	if (o.input || !isatty(0)) {
-		size_t n;
-		uint8_t *in = read_file(o.input ? o.input : "/dev/stdin", &n);
-		if (!in)
-			goto out;
-		uart_input(c->uart, in, n);
-		free(in);
-	}
-
-	struct trace *tr = NULL;
-	if (o.trace) {
-		tr = trace_open(c, o.trace, o.image, o.trace_walks);
-		if (!tr) {
-			say(CANNOT_WRITE, o.trace, strerror(errno));
-			goto out;
-		}
-	}
-
-	/* Run in slices so that --timeout is checked now and then; virtual
-	 * time does not depend on the slicing. */
-	double t0 = now(), t = 0;
-	enum emu_stop stop = EMU_STOP_BUDGET;
-	bool timed_out = false;
-	/* The budget also bounds virtual time (instructions plus halted time,
-	 * in ns), so a guest that only waits for timers ends too. */
-	c->vtime_limit = o.max_insns;
-	while (c->icount < o.max_insns && !c->vtime_out) {
-		uint64_t slice = o.max_insns - c->icount;
-		if (o.timeout && slice > 20000000)
-			slice = 20000000;
-		stop = emu_run(c, slice);
-		if (stop != EMU_STOP_BUDGET)
-			break;
-		if (o.timeout && now() - t0 >= o.timeout) {
-			timed_out = true;
-			break;
-		}
-	}
-	t = now() - t0;
-	fflush(stdout);
-
-	char end[128], err[48];
-	switch (stop) {
-	case EMU_STOP_EXIT:
-		status = (int)(c->exit_code & 0xff);
-		snprintf(end, sizeof end, msg(lang, MSG_END_EXIT), (unsigned)status);
-		break;
-	case EMU_STOP_HLT:
-		status = EXIT_HALTED;
-		snprintf(end, sizeof end, "%s", msg(lang, MSG_END_HALT));
-		break;
-	case EMU_STOP_EXCEPTION:
-		say_exception_name(&c->exc, err, sizeof err);
-		say(STOP_EXCEPTION, vector_name(c->exc.vector), c->exc.vector, err,
-		    (unsigned long long)c->exc.rip, mode_name(c));
-		status = EXIT_GUEST_EXCEPTION;
-		snprintf(end, sizeof end, "%s", msg(lang, MSG_END_EXCEPTION));
-		break;
-	case EMU_STOP_TRIPLE:
-		if (c->vmx.abort) {
-			enum msg_id why = c->vmx.abort == 1 ? MSG_VMX_ABORT_1 :
-					  c->vmx.abort == 2 ? MSG_VMX_ABORT_2 : MSG_VMX_ABORT_4;
-			say(STOP_VMX_ABORT, c->vmx.abort,
-			    (unsigned long long)c->vmx.field[VMCS_GUEST_RIP], msg(lang, why));
-			status = EXIT_TRIPLE;
-			snprintf(end, sizeof end, "%s", msg(lang, MSG_END_TRIPLE));
-			break;
-		}
-		say_exception_name(&c->exc, err, sizeof err);
-		say(STOP_TRIPLE, (unsigned long long)c->exc.rip, mode_name(c),
-		    vector_name(c->exc.vector), c->exc.vector, err,
-		    vector_name(c->first_exc.vector), (unsigned long long)c->first_exc.rip);
-		status = EXIT_TRIPLE;
-		snprintf(end, sizeof end, "%s", msg(lang, MSG_END_TRIPLE));
-		break;
-	case EMU_STOP_INIT:
-		say(STOP_INIT, (unsigned long long)c->rip, mode_name(c));
-		status = EXIT_INIT;
-		snprintf(end, sizeof end, "%s", msg(lang, MSG_END_INIT));
-		break;
-	default:
-		if (timed_out)
-			say(STOP_TIMEOUT, t, (unsigned long long)c->icount,
-			    (unsigned long long)c->rip, mode_name(c));
-		else if (c->vtime_out)
-			say(STOP_VTIME, (double)emu_now(c) / 1e9, (unsigned long long)c->icount,
-			    (unsigned long long)c->rip, mode_name(c));
-		else
-			say(STOP_BUDGET, (unsigned long long)c->icount,
-			    (unsigned long long)c->rip, mode_name(c));
-		if (c->last_delivered.vector == 0xff) {
-			say(NO_EXCEPTION);
-		} else {
-			say_exception_name(&c->last_delivered, err, sizeof err);
-			say(LAST_EXCEPTION, vector_name(c->last_delivered.vector),
-			    c->last_delivered.vector, err, (unsigned long long)c->last_delivered.rip,
-			    (unsigned long long)(c->icount - c->last_delivered_icount));
-		}
-		status = EXIT_BUDGET;
-		snprintf(end, sizeof end, "%s", msg(lang, MSG_END_BUDGET));
-		break;
-	}
-	if (c->wait_sipi)
-		say(WAIT_SIPI);
-	if (c->vmx.failed.count && (o.stats || stop != EMU_STOP_EXIT))
-		say_failed_entry(c);
-	if (o.stats) {
-		say(STATS, (unsigned long long)c->icount, t,
-		    t > 0 ? (double)c->icount / t / 1e6 : 0.0, end);
-		if (c->vmx.entries) {
-			say(STATS_VMX, (unsigned long long)c->vmx.entries,
-			    (unsigned long long)c->vmx.exits);
-			for (unsigned r = 0; r < VMX_EXIT_REASONS; r++)
-				if (c->vmx.exits_by_reason[r])
-					say(STATS_VMX_REASON,
-					    (unsigned long long)c->vmx.exits_by_reason[r], r,
-					    vmx_exit_reason_name(r));
-		}
-	}
-	static const char *const reasons[] = {
-		[EMU_STOP_BUDGET] = "budget", [EMU_STOP_HLT] = "halt",
-		[EMU_STOP_EXCEPTION] = "exception", [EMU_STOP_EXIT] = "exit",
-		[EMU_STOP_TRIPLE] = "triple-fault", [EMU_STOP_INIT] = "init",
-	};
-	trace_close(tr, timed_out ? "timeout" : reasons[stop], (unsigned)status);
-out:
-	for (int k = 0; k < MAX_MODULES; k++)
-		free(modbufs[k]);
 	free(img);
-	pc_detach(c);
-	emu_free(c);
+	char input[] = "/tmp/nestlab-input-XXXXXX";
+	bool own_input = !o.input && !isatty(0);
+	if (own_input && !stdin_to_file(input))
+		return EXIT_BAD_IMAGE;
+	for (int k = 0; own_input && k < n; k++)
+		list[k].input = input;
+
+	struct comparison cmp[MAX_MODULES];
+	const struct comparison *done[MAX_MODULES];
+	char *bufs[MAX_MODULES][2] = { { 0 } };
+	int status = 0, ndone = 0;
+	if (note[0] && !o.json)
+		fputs(note, stdout);
+	for (int k = 0; k < n && !status; k++) {
+		if (!compare_one(&list[k], &cmp[k], bufs[k], &status))
+			break;
+		done[ndone++] = &cmp[k];
+		if (!o.json)
+			compare_print(stdout, &cmp[k], lang);
+	}
+	if (!status) {
+		for (int k = 0; k < ndone; k++)
+			status |= !compare_same(done[k]);
+		if (o.json) {
+			char *j = compare_json(done, ndone, note[0] ? note : NULL);
+			if (j)
+				puts(j);
+			free(j);
+		}
+	}
+	for (int k = 0; k < n; k++) {
+		free(bufs[k][0]);
+		free(bufs[k][1]);
+	}
+	if (own_input)
+		unlink(input);
 	return status;
 }
 
@@ -547,6 +369,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "compare"))
+		return cmd_compare(argc - 2, argv + 2);
 	say(UNKNOWN_COMMAND, argv[1]);
 	return EXIT_USAGE;
 }

@@ -83,6 +83,11 @@ bool pc_attach(struct cpu *c, FILE *serial_out, const char *cmdline)
 	return true;
 }
 
+bool pc_attach_outside(struct cpu *c, FILE *serial_out, const char *cmdline)
+{
+	return uart_new(c, 0x3f8, 4, serial_out) && fwcfg_new(c, cmdline);
+}
+
 void pc_detach(struct cpu *c)
 {
 	c->intc = NULL;

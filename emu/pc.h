@@ -12,6 +12,12 @@
  * local APIC the CPU's interrupt controller. False if any cannot be made. */
 bool pc_attach(struct cpu *c, FILE *serial_out, const char *cmdline);
 
+/* For a machine whose interrupt controllers and timers live elsewhere
+ * (KVM's in-kernel PIC, I/O APIC, local APIC and PIT): only the devices
+ * that stay in user space, COM1 and fw_cfg. Interrupt lines go through
+ * cpu->irq_out, which the caller sets. */
+bool pc_attach_outside(struct cpu *c, FILE *serial_out, const char *cmdline);
+
 /* Free them again (before emu_free). */
 void pc_detach(struct cpu *c);
 

@@ -31,6 +31,7 @@ check: all
 	@$(MAKE) --no-print-directory run-l2-guests
 	sh tests/hv.sh $(BUILD) $(BUILD)/nestlab
 	sh tests/nested.sh $(BUILD) $(BUILD)/nestlab
+	@$(MAKE) --no-print-directory run-kvm-tests
 	$(DIFF_BIN) --cases $(DIFF_CASES)
 	$(LEN_BIN) --count 200000
 
@@ -40,3 +41,9 @@ run-soak: all
 run-bench: all
 	$(BENCH_BIN) --guest $(BUILD)/guests/bench/cpubound.elf \
 	    --vmexit-guest $(BUILD)/guests/bench/vmexit.elf
+
+# The KVM backend (tests/kvm.sh): bad input everywhere; where /dev/kvm is
+# usable, every guest on both backends with the outputs compared, QEMU on
+# the same KVM as the referee for what this host's KVM cannot run.
+run-kvm-tests: $(BUILD)/nestlab $(GUEST_TEST_ELFS) $(L2_ELFS) $(BUILD)/guests/type1/type1.elf
+	sh tests/kvm.sh $(BUILD) $(BUILD)/nestlab "$(QEMU) $(QEMU_KVM_FLAGS)"

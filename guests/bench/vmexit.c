@@ -11,6 +11,8 @@
 #include "lib/test.h"
 #include "lib/vmx.h"
 
+NESTLAB_NEEDS_VMX();
+
 const char test_name[] = "vmexit";
 
 #define ROUND_TRIPS 1000000u

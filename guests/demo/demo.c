@@ -13,6 +13,8 @@
 #include "lib/work.h"
 #include "lib/x86.h"
 
+NESTLAB_NEEDS_VMX();
+
 const char test_name[] = "demo";
 
 static uint8_t sieve[100000];

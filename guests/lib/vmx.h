@@ -530,4 +530,17 @@ static inline uint64_t vmcall(uint64_t nr, uint64_t arg)
 	return nr;
 }
 
+/* Marks the image as a hypervisor that needs VT-x: an ELF note (owner
+ * "nestlab", type 1, description "vmx") that nestlab's KVM backend looks
+ * for (emu/loader.h, loader_needs_vmx), so that on a host whose KVM offers
+ * no nested VMX it can say so before running, and `nestlab compare` can
+ * compare the modules bare instead. Use once, at file scope, in an image
+ * that needs VMX; guests/lib/multiboot.ld keeps the section. */
+#define NESTLAB_NEEDS_VMX()                                                     \
+	__attribute__((used, section(".note.nestlab"), aligned(4)))             \
+	static const struct {                                                   \
+		uint32_t namesz, descsz, type;                                  \
+		char name[8], desc[4];                                          \
+	} nestlab_note_needs_vmx = { 8, 4, 1, "nestlab", "vmx" }
+
 #endif

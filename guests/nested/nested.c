@@ -22,7 +22,10 @@
 #include "lib/printf.h"
 #include "lib/string.h"
 #include "lib/x86.h"
+#include "lib/vmx.h"
 #include "nested/nested.h"
+
+NESTLAB_NEEDS_VMX();
 
 const char test_name[] = "nested";
 

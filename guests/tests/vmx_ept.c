@@ -19,6 +19,8 @@
 #include "lib/vmx.h"
 #include "lib/x86.h"
 
+NESTLAB_NEEDS_VMX();
+
 const char test_name[] = "vmx_ept";
 
 /* EPT paging-structure entries (28.2.2, tables 28-1 to 28-6). */

@@ -23,6 +23,8 @@
 #include "lib/vmx.h"
 #include "lib/x86.h"
 
+NESTLAB_NEEDS_VMX();
+
 const char test_name[] = "vmx_exits";
 
 static struct vcpu vcpu;

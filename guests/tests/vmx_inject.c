@@ -20,6 +20,8 @@
 #include "lib/vmx.h"
 #include "lib/x86.h"
 
+NESTLAB_NEEDS_VMX();
+
 const char test_name[] = "vmx_inject";
 
 #define VEC_SOFT 0x60    /* a software interrupt */

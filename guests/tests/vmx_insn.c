@@ -15,6 +15,8 @@
 #include "lib/vmx.h"
 #include "lib/x86.h"
 
+NESTLAB_NEEDS_VMX();
+
 const char test_name[] = "vmx_insn";
 
 static uint64_t current_vmcs(void)

@@ -27,6 +27,8 @@
 #include "lib/vmx.h"
 #include "lib/x86.h"
 
+NESTLAB_NEEDS_VMX();
+
 const char test_name[] = "vmx_nested";
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

@@ -22,6 +22,8 @@
 #include "lib/vmx.h"
 #include "lib/x86.h"
 
+NESTLAB_NEEDS_VMX();
+
 const char test_name[] = "vmx_state";
 
 static struct vcpu vcpu;

@@ -31,6 +31,8 @@
 #include "lib/vmx.h"
 #include "lib/x86.h"
 
+NESTLAB_NEEDS_VMX();
+
 const char test_name[] = "vmx_wait";
 
 #define VEC_TIMER 0x52

@@ -19,6 +19,9 @@
 #include "lib/test.h"
 #include "lib/x86.h"
 #include "type1/type1.h"
+#include "lib/vmx.h"
+
+NESTLAB_NEEDS_VMX();
 
 const char test_name[] = "type1";
 

@@ -15,6 +15,9 @@
 #include "lib/printf.h"
 #include "lib/x86.h"
 #include "type2/type2.h"
+#include "lib/vmx.h"
+
+NESTLAB_NEEDS_VMX();
 
 const char test_name[] = "type2";
 const struct multiboot_info *boot_mbi;
