@@ -28,9 +28,10 @@ struct cpu *emu_new(uint64_t ram_bytes)
 	c->vmx.available = true; /* the VT-x model (vmx/); tests may switch it off */
 	b->ram_size = ram_bytes;
 	b->ram = calloc(1, ram_bytes);
+	b->dirty = calloc((ram_bytes >> 18) + 1, sizeof *b->dirty);
 	b->console = stdout;
 	c->dcache = dcache_new(ram_bytes);
-	if (!b->ram || !c->dcache)
+	if (!b->ram || !b->dirty || !c->dcache)
 		goto fail;
 	dev_debugcon_attach(c);
 	dev_debug_exit_attach(c);
@@ -47,8 +48,10 @@ void emu_free(struct cpu *c)
 {
 	if (!c)
 		return;
-	if (c->bus)
+	if (c->bus) {
 		free(c->bus->ram);
+		free(c->bus->dirty);
+	}
 	free(c->bus);
 	dcache_free(c->dcache);
 	free(c);

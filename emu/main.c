@@ -517,6 +517,7 @@ static int cmd_run(int argc, char **argv)
 		[EMU_STOP_BUDGET] = "budget", [EMU_STOP_HLT] = "halt",
 		[EMU_STOP_EXCEPTION] = "exception", [EMU_STOP_EXIT] = "exit",
 		[EMU_STOP_TRIPLE] = "triple-fault", [EMU_STOP_INIT] = "init",
+		[EMU_STOP_DEBUG] = "debug",
 	};
 	trace_close(tr, timed_out ? "timeout" : reasons[stop], (unsigned)status);
 out:
