@@ -10,7 +10,10 @@
 #include "emu/devices.h"
 #include "emu/loader.h"
 #include "emu/msg.h"
+#include "emu/gdbstub.h"
 #include "emu/pc.h"
+#include "emu/reverse.h"
+#include "emu/snapfile.h"
 #include "emu/trace.h"
 #include "emu/vtime.h"
 #include "vmx/entry.h"
@@ -50,6 +53,12 @@ struct run_opts {
 	const char *input;       /* bytes for the serial port to receive, or NULL */
 	bool trace_walks;        /* ... with every page walk */
 	bool stats;
+	const char *save_file;   /* --save-at N FILE */
+	uint64_t save_at;
+	const char *restore;     /* --restore FILE */
+	uint64_t snap_every;     /* in-memory snapshots (reverse execution), 0: none */
+	uint64_t snap_budget_mib;
+	int gdb_port;            /* -1: no gdb stub */
 };
 
 static bool parse_u64(const char *s, uint64_t *out)
@@ -128,7 +137,8 @@ static uint8_t *read_file(const char *path, size_t *len)
 
 static int parse_run(int argc, char **argv, struct run_opts *o)
 {
-	*o = (struct run_opts){ .load = 0x100000, .mem_mib = 128, .max_insns = 10000000000ull };
+	*o = (struct run_opts){ .load = 0x100000, .mem_mib = 128, .max_insns = 10000000000ull,
+				.snap_budget_mib = 256, .gdb_port = -1 };
 	for (int k = 0; k < argc; k++) {
 		const char *a = argv[k];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -143,6 +153,20 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			o->trace_walks = true;
 			continue;
 		}
+		if (!strcmp(a, "--save-at")) {
+			/* two values: N and FILE */
+			if (k + 2 >= argc) {
+				say(MISSING_VALUE, a);
+				return -1;
+			}
+			if (!parse_u64(argv[k + 1], &o->save_at)) {
+				say(BAD_NUMBER, argv[k + 1], a);
+				return -1;
+			}
+			o->save_file = argv[k + 2];
+			k += 2;
+			continue;
+		}
 		if (a[0] != '-' || !a[1]) {
 			if (o->image) {
 				say(TWO_IMAGES, o->image, a);
@@ -153,7 +177,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		}
 		static const char *const valued[] = { "--bits", "--load", "--entry", "--mem",
 						      "--max-insns", "--lang", "--append",
-						      "--module", "--timeout", "--trace", "--input" };
+						      "--module", "--timeout", "--trace", "--input",
+						      "--restore", "--snap-every", "--snap-budget", "--gdb" };
 		bool known = false;
 		for (size_t v = 0; v < sizeof valued / sizeof valued[0]; v++)
 			known |= !strcmp(a, valued[v]);
@@ -186,6 +211,10 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		}
 		if (!strcmp(a, "--input")) {
 			o->input = val;
+			continue;
+		}
+		if (!strcmp(a, "--restore")) {
+			o->restore = val;
 			continue;
 		}
 		if (!strcmp(a, "--module")) {
@@ -224,6 +253,24 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		} else if (!strcmp(a, "--entry")) {
 			o->entry = n;
 			o->have_entry = true;
+		} else if (!strcmp(a, "--snap-every")) {
+			if (n == 0) {
+				say(BAD_NUMBER, val, a);
+				return -1;
+			}
+			o->snap_every = n;
+		} else if (!strcmp(a, "--snap-budget")) {
+			if (n == 0 || n > (1u << 20)) {
+				say(BAD_NUMBER, val, a);
+				return -1;
+			}
+			o->snap_budget_mib = n;
+		} else if (!strcmp(a, "--gdb")) {
+			if (n > 65535) {
+				say(BAD_NUMBER, val, a);
+				return -1;
+			}
+			o->gdb_port = (int)n;
 		} else if (!strcmp(a, "--mem")) {
 			if (n < 2 || n > 65536) {
 				say(BAD_MEM, val);
@@ -248,6 +295,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 	}
 	if (!o->have_entry)
 		o->entry = o->load;
+	if (o->gdb_port >= 0 && !o->snap_every)
+		o->snap_every = 10000000;
 	return 0;
 }
 
@@ -318,6 +367,86 @@ static int read_modules(const struct run_opts *o, struct module *m, uint8_t **bu
 	return 0;
 }
 
+/* What a snapshot file must have been made from: the image, its modules
+ * and the options that shape the machine. */
+static uint64_t config_hash(const struct run_opts *o, const uint8_t *img, size_t len,
+			    const struct module *m)
+{
+	uint64_t h = snap_hash(SNAP_HASH_INIT, img, len);
+	uint64_t nums[] = { o->mem_mib, (uint64_t)o->bits, o->load, o->entry,
+			    (uint64_t)o->nmodules };
+	h = snap_hash(h, nums, sizeof nums);
+	if (o->append)
+		h = snap_hash(h, o->append, strlen(o->append) + 1);
+	for (int k = 0; k < o->nmodules && !o->bits; k++) {
+		h = snap_hash(h, m[k].name, strlen(m[k].name) + 1);
+		h = snap_hash(h, m[k].data, m[k].len);
+	}
+	return h;
+}
+
+static bool say_snapfile_error(enum snapfile_err e, const char *path)
+{
+	switch (e) {
+	case SNAPFILE_OK:           return true;
+	case SNAPFILE_IO:           say(CANNOT_READ, path, strerror(errno)); break;
+	case SNAPFILE_NOT_SNAPSHOT: say(SNAPF_NOT, path); break;
+	case SNAPFILE_VERSION:      say(SNAPF_VERSION, path); break;
+	case SNAPFILE_OTHER_IMAGE:  say(SNAPF_OTHER, path); break;
+	case SNAPFILE_TRUNCATED:    say(SNAPF_TRUNCATED, path); break;
+	default:                    say(SNAPF_CORRUPT, path); break;
+	}
+	return false;
+}
+
+/* Run to the budget, the timeout or the guest's end; with --save-at, stop
+ * on the way to write the snapshot; with --snap-every, under reverse
+ * control (emu/reverse.h). */
+static enum emu_stop run_loop(struct cpu *c, const struct run_opts *o, struct reverse *rev,
+			      const struct snapfile_id *id, bool *timed_out)
+{
+	double t0 = now();
+	enum emu_stop stop = EMU_STOP_BUDGET;
+	bool save = o->save_file != NULL;
+	while (c->icount < o->max_insns && !c->vtime_out) {
+		if (save && c->icount == o->save_at) {
+			save = false;
+			if (snapfile_write(c, o->save_file, id) != SNAPFILE_OK)
+				say(CANNOT_WRITE, o->save_file, strerror(errno));
+			else
+				say(SNAP_SAVED, (unsigned long long)c->icount, o->save_file);
+		}
+		uint64_t slice = o->max_insns - c->icount;
+		if (o->timeout && slice > 20000000)
+			slice = 20000000;
+		if (save && o->save_at > c->icount && o->save_at - c->icount < slice)
+			slice = o->save_at - c->icount;
+		stop = rev ? rev_run(rev, slice) : emu_run(c, slice);
+		if (stop != EMU_STOP_BUDGET)
+			break;
+		if (o->timeout && now() - t0 >= o->timeout) {
+			*timed_out = true;
+			break;
+		}
+	}
+	if (save && c->icount == o->save_at && stop == EMU_STOP_BUDGET) {
+		save = false;
+		if (snapfile_write(c, o->save_file, id) == SNAPFILE_OK)
+			say(SNAP_SAVED, (unsigned long long)c->icount, o->save_file);
+	}
+	if (save)
+		say(SNAP_NOT_REACHED, (unsigned long long)c->icount, (unsigned long long)o->save_at);
+	return stop;
+}
+
+static void say_snap_stats(const struct reverse *rev, const struct run_opts *o, double t)
+{
+	const struct snapstore *st = rev->st;
+	say(STATS_SNAP, (unsigned long long)st->taken, (unsigned long long)rev->interval,
+	    (double)st->bytes / (1 << 20), (double)st->peak / (1 << 20),
+	    (unsigned long long)o->snap_budget_mib, t > 0 ? 100.0 * rev->snap_seconds / t : 0.0);
+}
+
 static void say_exception_name(const struct exc *e, char *err, size_t n)
 {
 	err[0] = 0;
@@ -371,7 +500,9 @@ static int cmd_run(int argc, char **argv)
 		return EXIT_BAD_IMAGE;
 	}
 	int status = EXIT_BAD_IMAGE;
-	struct module mods[MAX_MODULES];
+	struct reverse *rev = NULL;
+	struct gdbstub *gdb = NULL;
+	struct module mods[MAX_MODULES] = { 0 };
 	uint8_t *modbufs[MAX_MODULES] = { 0 };
 	if (!pc_attach(c, stdout, o.append)) {
 		say(NO_DEVICES);
@@ -391,10 +522,18 @@ static int cmd_run(int argc, char **argv)
 		}
 	}
 
+	struct snapfile_id id = { NESTLAB_VERSION, config_hash(&o, img, len, mods) };
+	if (o.restore) {
+		if (!say_snapfile_error(snapfile_read(c, o.restore, &id), o.restore))
+			goto out;
+		say(SNAP_RESTORED, o.restore, (unsigned long long)c->icount);
+	}
+
 	/* Serial input: the --input file, or standard input when it is not a
 	 * terminal. It is all queued before the run starts, so the same input
-	 * gives the same run whatever the timing of the host. */
-	if (o.input || !isatty(0)) {
+	 * gives the same run whatever the timing of the host. A snapshot
+	 * carries what was left of its run's input. */
+	if (!o.restore && (o.input || (!isatty(0) && o.gdb_port < 0))) {
 		size_t n;
 		uint8_t *in = read_file(o.input ? o.input : "/dev/stdin", &n);
 		if (!in)
@@ -413,24 +552,35 @@ static int cmd_run(int argc, char **argv)
 	}
 
 	/* Run in slices so that --timeout is checked now and then; virtual
-	 * time does not depend on the slicing. */
+	 * time does not depend on the slicing. The budget also bounds virtual
+	 * time (instructions plus halted time, in ns), so a guest that only
+	 * waits for timers ends too. */
 	double t0 = now(), t = 0;
 	enum emu_stop stop = EMU_STOP_BUDGET;
 	bool timed_out = false;
-	/* The budget also bounds virtual time (instructions plus halted time,
-	 * in ns), so a guest that only waits for timers ends too. */
 	c->vtime_limit = o.max_insns;
-	while (c->icount < o.max_insns && !c->vtime_out) {
-		uint64_t slice = o.max_insns - c->icount;
-		if (o.timeout && slice > 20000000)
-			slice = 20000000;
-		stop = emu_run(c, slice);
-		if (stop != EMU_STOP_BUDGET)
-			break;
-		if (o.timeout && now() - t0 >= o.timeout) {
-			timed_out = true;
-			break;
+	if (o.snap_every) {
+		rev = rev_new(c, o.snap_every, o.snap_budget_mib << 20);
+		if (!rev) {
+			say(GDB_NO_MEMORY);
+			goto out;
 		}
+	}
+	if (o.gdb_port >= 0) {
+		unsigned bound;
+		gdb = gdb_listen((unsigned)o.gdb_port, &bound);
+		if (!gdb) {
+			say(GDB_CANNOT_LISTEN, (unsigned)o.gdb_port, strerror(errno));
+			status = EXIT_USAGE;
+			goto out;
+		}
+		say(GDB_LISTENING, bound, bound);
+		bool detached;
+		stop = gdb_serve(gdb, rev, o.max_insns, &detached);
+		if (detached && stop == EMU_STOP_BUDGET && c->icount < o.max_insns)
+			stop = run_loop(c, &o, rev, &id, &timed_out);
+	} else {
+		stop = run_loop(c, &o, rev, &id, &timed_out);
 	}
 	t = now() - t0;
 	fflush(stdout);
@@ -503,6 +653,8 @@ static int cmd_run(int argc, char **argv)
 	if (o.stats) {
 		say(STATS, (unsigned long long)c->icount, t,
 		    t > 0 ? (double)c->icount / t / 1e6 : 0.0, end);
+		if (rev)
+			say_snap_stats(rev, &o, t);
 		if (c->vmx.entries) {
 			say(STATS_VMX, (unsigned long long)c->vmx.entries,
 			    (unsigned long long)c->vmx.exits);
@@ -521,6 +673,8 @@ static int cmd_run(int argc, char **argv)
 	};
 	trace_close(tr, timed_out ? "timeout" : reasons[stop], (unsigned)status);
 out:
+	gdb_close(gdb);
+	rev_free(rev);
 	for (int k = 0; k < MAX_MODULES; k++)
 		free(modbufs[k]);
 	free(img);
