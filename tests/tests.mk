@@ -31,6 +31,8 @@ check: all
 	@$(MAKE) --no-print-directory run-l2-guests
 	sh tests/hv.sh $(BUILD) $(BUILD)/nestlab
 	sh tests/nested.sh $(BUILD) $(BUILD)/nestlab
+	sh tests/snap.sh $(BUILD) $(BUILD)/nestlab
+	sh tests/gdb.sh $(BUILD) $(BUILD)/nestlab
 	$(DIFF_BIN) --cases $(DIFF_CASES)
 	$(LEN_BIN) --count 200000
 
