@@ -11,8 +11,8 @@
 
 void snap_io_bytes(struct snap_io *io, void *p, size_t n)
 {
-	if (io->bad)
-		return;
+	if (io->bad || n == 0)
+		return; /* n == 0: p may be NULL (an empty input queue) */
 	if (io->loading) {
 		if (n > io->len - io->pos) {
 			io->bad = true;
