@@ -22,7 +22,7 @@ pkglibs   = $(shell pkg-config --libs $(1) 2>/dev/null)
 # The Debian packages a fresh machine needs; `make deps` installs them.
 DEB_PACKAGES := build-essential pkg-config libsdl2-dev libsdl2-ttf-dev \
                 libcapstone-dev libunicorn-dev libcjson-dev libcriterion-dev \
-                qemu-system-x86 fonts-dejavu-core fontconfig
+                qemu-system-x86 fonts-dejavu-core fontconfig gdb
 
 .PHONY: all test demo bench soak asan deps check-deps check clean
 all:

@@ -80,6 +80,7 @@ static uint8_t read_byte(struct bus *b, uint64_t pa)
 static void write_byte(struct bus *b, uint64_t pa, uint8_t v)
 {
 	if (pa < b->ram_size) {
+		bus_mark_dirty(b, pa);
 		b->ram[pa] = v;
 		return;
 	}

@@ -40,7 +40,26 @@ struct bus {
 	uint64_t pio_accesses;     /* port accesses served (bus_in, bus_out) */
 	uint64_t mmio_accesses;    /* physical accesses that were not RAM (bus_read,
 	                              bus_write): what a hardware VM would exit for */
+	bool mute;                 /* drop serial and console output (a replay) */
+	/* RAM pages written since the last snapshot, one bit per 4 KiB page.
+	 * Every path that writes RAM marks it: emu_phys_write, the bus, the
+	 * slow store path, and the TLB when it hands out a fast write path
+	 * (such a page counts as written until the next snapshot, which marks
+	 * again the pages the TLB still lets through: see snap_dirty_reset). */
+	uint64_t *dirty;
+	bool dirty_cleared;        /* ... cleared once: not all writes since reset */
 };
+
+static inline void bus_mark_dirty(struct bus *b, uint64_t pa)
+{
+	uint64_t p = pa >> 12;
+	b->dirty[p >> 6] |= 1ull << (p & 63);
+}
+
+static inline bool bus_page_dirty(const struct bus *b, uint64_t page)
+{
+	return b->dirty[page >> 6] >> (page & 63) & 1;
+}
 
 /* Register devices. Return false if the table is full or ranges overlap. */
 bool bus_add_mmio(struct bus *b, const struct mmio_dev *d);

@@ -33,9 +33,10 @@ struct cpu *emu_new(uint64_t ram_bytes)
 	void *ram = mmap(NULL, ram_bytes, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	b->ram = ram == MAP_FAILED ? NULL : ram;
+	b->dirty = calloc((ram_bytes >> 18) + 1, sizeof *b->dirty);
 	b->console = stdout;
 	c->dcache = dcache_new(ram_bytes);
-	if (!b->ram || !c->dcache)
+	if (!b->ram || !b->dirty || !c->dcache)
 		goto fail;
 	dev_debugcon_attach(c);
 	dev_debug_exit_attach(c);
@@ -52,8 +53,11 @@ void emu_free(struct cpu *c)
 {
 	if (!c)
 		return;
-	if (c->bus && c->bus->ram)
-		munmap(c->bus->ram, c->bus->ram_size);
+	if (c->bus) {
+		if (c->bus->ram)
+			munmap(c->bus->ram, c->bus->ram_size);
+		free(c->bus->dirty);
+	}
 	free(c->bus);
 	dcache_free(c->dcache);
 	free(c);

@@ -132,6 +132,25 @@ enum emu_stop {
 	EMU_STOP_INIT,      /* an INIT signal reset the CPU (no firmware to go on) */
 	EMU_STOP_BACKEND,   /* the backend cannot go on (KVM refused to enter the
 	                       guest, an internal error): emu/backend.h */
+	EMU_STOP_DEBUG,     /* a debugger's breakpoint or watchpoint (see cpu->dbg) */
+};
+
+/* A debugger's breakpoints and watchpoints (the gdb stub, reverse
+ * execution). While any is set the run loop checks each instruction: it
+ * stops before one at a breakpoint's RIP (not the first of the run, so a
+ * run can leave a breakpoint), and after one whose data access touched a
+ * watched range (the access the instruction made last: cpu->last_lin). */
+#define DBG_MAX_POINTS 32
+enum { WP_WRITE = 1, WP_READ = 2, WP_ACCESS = 3 };
+struct dbg_points {
+	uint64_t bp[DBG_MAX_POINTS];  /* RIPs */
+	int nbp;
+	struct { uint64_t addr, len; uint8_t kind; } wp[DBG_MAX_POINTS]; /* linear */
+	int nwp;
+	uint64_t from;           /* icount the run started at */
+	bool hit_bp;             /* the run stopped before a breakpoint ... */
+	int hit_wp;              /* ... or after touching watchpoint hit_wp (-1: none) */
+	uint64_t hit_addr;       /* ... at this address */
 };
 
 struct block;
@@ -319,6 +338,9 @@ struct cpu {
 	struct dcache *dcache;               /* decoded instruction blocks */
 	struct jc_entry jc[JC_ENTRIES];      /* RIP -> block, see struct jc_entry */
 	uint64_t jc_gen;                     /* current generation of jc */
+
+	/* --- a debugger's stops: host side, not part of snapshots --- */
+	struct dbg_points dbg;
 
 	/* --- observers of the event stream (emu/event.h) --- */
 	struct {

@@ -17,7 +17,8 @@ static void debugcon_out(void *opaque, uint16_t port, int bytes, uint32_t v)
 	struct cpu *c = opaque;
 	(void)port;
 	(void)bytes;
-	fputc((int)(v & 0xff), c->bus->console);
+	if (!c->bus->mute)
+		fputc((int)(v & 0xff), c->bus->console);
 }
 
 void dev_debugcon_attach(struct cpu *c)

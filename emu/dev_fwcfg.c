@@ -23,6 +23,7 @@
 
 #include "emu/bus.h"
 #include "emu/devices.h"
+#include "emu/snap.h"
 
 #define FWCFG_PORT_SEL  0x510
 #define FWCFG_PORT_DATA 0x511
@@ -153,4 +154,15 @@ void fwcfg_free(struct fwcfg *f)
 	if (f->c->fwcfg == f)
 		f->c->fwcfg = NULL;
 	fwcfg_release(f);
+}
+
+/* Snapshots (emu/snap.h): the items come from the command line; only the
+ * selection and the read offset are state. */
+void fwcfg_snap(struct fwcfg *f, struct snap_io *io)
+{
+	int32_t cur = f->cur ? (int32_t)(f->cur - f->items) : -1;
+	snap_io_bytes(io, &cur, sizeof cur);
+	snap_io_bytes(io, &f->offset, sizeof f->offset);
+	if (io->loading)
+		f->cur = cur >= 0 && (unsigned)cur < f->nitems ? &f->items[cur] : NULL;
 }

@@ -30,6 +30,7 @@
 
 #include "emu/bus.h"
 #include "emu/devices.h"
+#include "emu/snap.h"
 
 #define IOAPIC_BASE    0xfec00000u
 #define IOAPIC_SIZE    0x1000u
@@ -205,4 +206,16 @@ void ioapic_free(struct ioapic *io)
 	if (io->c->ioapic == io)
 		io->c->ioapic = NULL;
 	free(io);
+}
+
+/* Snapshots (emu/snap.h): everything but the machine pointer. */
+void ioapic_snap(struct ioapic *io_apic, struct snap_io *io)
+{
+	struct ioapic k = *io_apic;
+	k.c = NULL; /* host pointers are not saved */
+	snap_io_bytes(io, &k, sizeof k);
+	if (io->loading && !io->bad) {
+		k.c = io_apic->c;
+		*io_apic = k;
+	}
 }

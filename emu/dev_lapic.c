@@ -34,6 +34,7 @@
 
 #include "emu/bus.h"
 #include "emu/devices.h"
+#include "emu/snap.h"
 #include "emu/vtime.h"
 
 #define APIC_PAGE 0x1000u
@@ -798,4 +799,22 @@ void lapic_free(struct lapic *l)
 	if (l->c->lapic == l)
 		l->c->lapic = NULL;
 	free(l);
+}
+
+/* Snapshots (emu/snap.h): the registers and the timer; the MMIO window
+ * follows IA32_APIC_BASE. */
+void lapic_snap(struct lapic *l, struct snap_io *io)
+{
+	struct lapic keep = *l, k = *l;
+	k.c = NULL; /* host pointers are not saved */
+	snap_timer_clear(&k.timer);
+	snap_io_bytes(io, &k, sizeof k);
+	if (io->loading && !io->bad) {
+		k.c = keep.c;
+		*l = k;
+	}
+	snap_io_timer(io, &l->timer, &keep.timer);
+	if (io->loading && !io->bad && (l->base & BASE_ADDR) != (keep.base & BASE_ADDR) &&
+	    !bus_move_mmio(l->c->bus, l, l->base & BASE_ADDR))
+		io->bad = true;
 }

@@ -25,6 +25,7 @@
 
 #include "emu/bus.h"
 #include "emu/devices.h"
+#include "emu/snap.h"
 
 #define CASCADE_IR 2
 
@@ -407,4 +408,10 @@ void pic_free(struct pic *p)
 	if (p->c->pic == p)
 		p->c->pic = NULL;
 	free(p);
+}
+
+/* Snapshots (emu/snap.h): the two chips as they are. */
+void pic_snap(struct pic *p, struct snap_io *io)
+{
+	snap_io_bytes(io, p->chip, sizeof p->chip);
 }

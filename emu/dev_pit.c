@@ -38,6 +38,7 @@
 
 #include "emu/bus.h"
 #include "emu/devices.h"
+#include "emu/snap.h"
 #include "emu/vtime.h"
 
 #define PIT_HZ       1193182u
@@ -504,4 +505,18 @@ void pit_free(struct pit *t)
 	if (t->c->pit == t)
 		t->c->pit = NULL;
 	free(t);
+}
+
+/* Snapshots (emu/snap.h): the counters and the timer of counter 0. */
+void pit_snap(struct pit *t, struct snap_io *io)
+{
+	struct pit keep = *t, k = *t;
+	k.c = NULL; /* host pointers are not saved */
+	snap_timer_clear(&k.timer);
+	snap_io_bytes(io, &k, sizeof k);
+	if (io->loading && !io->bad) {
+		k.c = keep.c;
+		*t = k;
+	}
+	snap_io_timer(io, &t->timer, &keep.timer);
 }

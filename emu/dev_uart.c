@@ -37,6 +37,7 @@
 
 #include "emu/bus.h"
 #include "emu/devices.h"
+#include "emu/snap.h"
 #include "emu/event.h"
 
 #define FIFO_SIZE 16
@@ -213,7 +214,7 @@ static void transmit(struct uart *u, uint8_t b)
 	if (u->mcr & MCR_LOOP) {
 		rx_push(u, b);
 	} else {
-		if (u->out)
+		if (u->out && !u->c->bus->mute)
 			fputc(b, u->out);
 		struct event e = { .type = EVT_SERIAL };
 		e.u.serial.byte = b;
@@ -398,4 +399,41 @@ void uart_free(struct uart *u)
 		u->c->uart = NULL;
 	free(u->inq);
 	free(u);
+}
+
+/* Snapshots (emu/snap.h): the registers, the receiver FIFO and the host
+ * bytes not yet received (the rest of --input). */
+void uart_snap(struct uart *u, struct snap_io *io)
+{
+	struct uart keep = *u, k = *u;
+	k.c = NULL, k.out = NULL, k.inq = NULL, k.inq_cap = 0; /* host side */
+	snap_io_bytes(io, &k, sizeof k);
+	if (io->loading && !io->bad) {
+		k.c = keep.c;
+		k.out = keep.out;
+		k.inq = keep.inq;
+		k.inq_cap = keep.inq_cap;
+		*u = k;
+	}
+	if (!io->loading) {
+		snap_io_bytes(io, keep.inq + keep.inq_head, keep.inq_len);
+		return;
+	}
+	size_t n = u->inq_len;
+	u->inq_head = u->inq_len = 0;
+	if (io->bad || n > io->len - io->pos) {
+		io->bad = true;
+		return;
+	}
+	if (n > u->inq_cap) {
+		uint8_t *q = realloc(u->inq, n);
+		if (!q) {
+			io->bad = true;
+			return;
+		}
+		u->inq = q;
+		u->inq_cap = n;
+	}
+	snap_io_bytes(io, u->inq, n);
+	u->inq_len = n;
 }

@@ -12,6 +12,22 @@
 
 #include "emu/cpu.h"
 
+/* Snapshots: each device saves and loads its state through one routine
+ * (emu/snap.h). */
+struct snap_io;
+struct pic;
+struct pit;
+struct uart;
+struct ioapic;
+struct lapic;
+struct fwcfg;
+void pic_snap(struct pic *p, struct snap_io *io);
+void pit_snap(struct pit *t, struct snap_io *io);
+void uart_snap(struct uart *u, struct snap_io *io);
+void ioapic_snap(struct ioapic *io_apic, struct snap_io *io);
+void lapic_snap(struct lapic *l, struct snap_io *io);
+void fwcfg_snap(struct fwcfg *f, struct snap_io *io);
+
 /* --- interrupt lines (emu/irq.c) ---
  * A device raises or lowers an ISA IRQ / GSI line. The line goes to the
  * 8259 pair (IRQ 0..15) and to the I/O APIC (GSI 0..23; ISA IRQ 0 arrives

@@ -12,8 +12,6 @@
 #include "emu/msg.h"
 #include "emu/session.h"
 
-#define NESTLAB_VERSION "0.1.0"
-
 static enum lang lang;
 
 #define say(id, ...) fprintf(stderr, msg(lang, MSG_##id), ##__VA_ARGS__)
@@ -31,14 +29,25 @@ static bool parse_u64(const char *s, uint64_t *out)
 	return true;
 }
 
+static bool is_debug_option(const char *a)
+{
+	return !strcmp(a, "--save-at") || !strcmp(a, "--restore") || !strcmp(a, "--snap-every") ||
+	       !strcmp(a, "--snap-budget") || !strcmp(a, "--gdb");
+}
+
 /* Options that one backend cannot honour, said before anything runs. */
 static int check_backend(int argc, char **argv, struct run_opts *o, bool compare)
 {
 	for (int k = 0; k < argc; k++) {
 		const char *a = argv[k];
 		if (compare && (!strcmp(a, "--backend") || !strcmp(a, "--trace") ||
-				!strcmp(a, "--trace-walks") || !strcmp(a, "--stats"))) {
+				!strcmp(a, "--trace-walks") || !strcmp(a, "--stats") ||
+				is_debug_option(a))) {
 			say(CMP_OPTION, a);
+			return -1;
+		}
+		if (!compare && o->backend == BACKEND_KVM && is_debug_option(a)) {
+			say(DEBUG_NEEDS_INTERP, a);
 			return -1;
 		}
 		if (!compare && o->backend == BACKEND_KVM &&
@@ -54,9 +63,51 @@ static int check_backend(int argc, char **argv, struct run_opts *o, bool compare
 	return 0;
 }
 
+/* The snapshot and debugger options (docs/debugging.md): --save-at N FILE,
+ * --restore FILE, --snap-every N, --snap-budget MIB, --gdb PORT. Returns
+ * how many arguments after argv[k] it took, 0 when argv[k] is none of
+ * them, -1 after saying what is wrong. */
+static int parse_debug_option(int argc, char **argv, int k, struct run_opts *o)
+{
+	const char *a = argv[k];
+	if (!is_debug_option(a))
+		return 0;
+	int values = !strcmp(a, "--save-at") ? 2 : 1;
+	if (k + values >= argc) {
+		say(MISSING_VALUE, a);
+		return -1;
+	}
+	const char *val = argv[k + 1];
+	if (!strcmp(a, "--restore")) {
+		o->restore = val;
+		return 1;
+	}
+	uint64_t n;
+	bool ok = parse_u64(val, &n);
+	if (!strcmp(a, "--save-at")) {
+		o->save_at = n;
+		o->save_file = argv[k + 2];
+	} else if (!strcmp(a, "--snap-every")) {
+		ok = ok && n > 0;
+		o->snap_every = n;
+	} else if (!strcmp(a, "--snap-budget")) {
+		ok = ok && n > 0 && n <= (1u << 20);
+		o->snap_budget_mib = n;
+	} else {
+		ok = ok && n <= 65535;
+		o->gdb_port = (int)n;
+	}
+	if (!ok) {
+		say(BAD_NUMBER, val, a);
+		return -1;
+	}
+	return values;
+}
+
 static int parse_run(int argc, char **argv, struct run_opts *o, bool compare)
 {
-	*o = (struct run_opts){ .load = 0x100000, .mem_mib = 128, .max_insns = 10000000000ull };
+	*o = (struct run_opts){ .load = 0x100000, .mem_mib = 128, .max_insns = 10000000000ull,
+				.snap_budget_mib = 256, .gdb_port = -1 };
 	o->quiet = compare;
 	for (int k = 0; k < argc; k++) {
 		const char *a = argv[k];
@@ -74,6 +125,13 @@ static int parse_run(int argc, char **argv, struct run_opts *o, bool compare)
 		}
 		if (!strcmp(a, "--trace-walks")) {
 			o->trace_walks = true;
+			continue;
+		}
+		int used = parse_debug_option(argc, argv, k, o);
+		if (used < 0)
+			return -1;
+		if (used) {
+			k += used;
 			continue;
 		}
 		if (a[0] != '-' || !a[1]) {
@@ -194,6 +252,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o, bool compare)
 	}
 	if (!o->have_entry)
 		o->entry = o->load;
+	if (o->gdb_port >= 0 && !o->snap_every)
+		o->snap_every = 10000000; /* gdb's reverse-step needs snapshots */
 	return check_backend(argc, argv, o, compare);
 }
 

@@ -100,6 +100,8 @@ uint64_t mem_translate(struct cpu *c, uint64_t lin, enum acc acc)
 		uint64_t tag = tlb_tag(c, lin);
 		e->tag_read = r ? tag : ~0ull;
 		e->tag_write = wr && !dcache_page_has_code(c, pa) && !page_watched(c, pa) ? tag : ~0ull;
+		if (e->tag_write == tag)
+			bus_mark_dirty(c->bus, pa); /* fast stores are not seen */
 		e->tag_exec = x ? tag : ~0ull;
 		e->phys = pa & PAGE_MASK;
 		e->host = host;
@@ -240,6 +242,7 @@ static void write_in_page(struct cpu *c, uint64_t lin, int bytes, uint64_t v)
 			dcache_invalidate_page(c, pa);
 		if (unlikely(c->monitor_armed))
 			monitor_store(c, pa, (size_t)bytes);
+		bus_mark_dirty(c->bus, pa);
 		store_le(p, bytes, v);
 		return;
 	}
@@ -290,5 +293,7 @@ bool emu_phys_write(struct cpu *c, uint64_t pa, const void *buf, size_t len)
 	if (unlikely(c->monitor_armed))
 		monitor_store(c, pa, len);
 	memcpy(c->bus->ram + pa, buf, len);
+	for (uint64_t p = pa & PAGE_MASK; p < pa + len; p += PAGE_SIZE)
+		bus_mark_dirty(c->bus, p);
 	return true;
 }

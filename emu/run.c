@@ -108,7 +108,40 @@ static uint64_t look_around(struct cpu *c, uint64_t end)
  * BRK_JUMP, one that needs the loop to look around (timers, interrupts,
  * TF, HLT, exit) sets BRK_STOP. Runs of instructions between two looks are
  * "stretches": they end at the next timer deadline at the latest. */
-static __attribute__((noinline)) void run_blocks(struct cpu *c, uint64_t end)
+static inline __attribute__((always_inline)) bool dbg_stop_before(struct cpu *c, uint64_t rip,
+								  uint64_t n)
+{
+	c->last_bytes = 0;
+	if (n == c->dbg.from)
+		return false;
+	for (int k = 0; k < c->dbg.nbp; k++)
+		if (c->dbg.bp[k] == rip)
+			return c->dbg.hit_bp = true;
+	return false;
+}
+
+/* After an instruction under a debugger: did its last data access touch
+ * a watched range of the right kind? */
+static bool dbg_stop_after(struct cpu *c)
+{
+	if (!c->last_bytes)
+		return false;
+	for (int k = 0; k < c->dbg.nwp; k++) {
+		uint64_t a = c->dbg.wp[k].addr, len = c->dbg.wp[k].len;
+		unsigned kind = c->last_write ? WP_WRITE : WP_READ;
+		if ((c->dbg.wp[k].kind & kind) && c->last_lin < a + len && a < c->last_lin + c->last_bytes) {
+			c->dbg.hit_wp = k;
+			c->dbg.hit_addr = c->last_lin;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The loop below, once as fast as it can be and once (dbg) checking each
+ * instruction for the debugger's breakpoints and watchpoints. */
+static inline __attribute__((always_inline)) void run_blocks_t(struct cpu *c, uint64_t end,
+							       const bool dbg)
 {
 	uint64_t n = c->icount, stretch = n;
 	struct block *prev = NULL;
@@ -130,11 +163,17 @@ static __attribute__((noinline)) void run_blocks(struct cpu *c, uint64_t end)
 			uint64_t rip = start;
 			c->brk = 0;
 			do {
+				if (dbg && dbg_stop_before(c, rip, n)) {
+					c->rip = rip;
+					goto out;
+				}
 				rip += i->len;
 				c->cur = i;
 				c->rip = rip;
 				i->fn(c, i);
 				c->icount = ++n;
+				if (dbg && dbg_stop_after(c))
+					goto out;
 			} while (!c->brk && ++i < last);
 			/* A loop that is one block jumps back to its own start:
 			 * go round again without looking the block up. */
@@ -144,13 +183,28 @@ static __attribute__((noinline)) void run_blocks(struct cpu *c, uint64_t end)
 		prev = b;
 		look = c->brk & BRK_STOP;
 	}
+out:
 	c->cur = NULL;
+}
+
+static __attribute__((noinline)) void run_blocks(struct cpu *c, uint64_t end)
+{
+	run_blocks_t(c, end, false);
+}
+
+static __attribute__((noinline)) void run_blocks_dbg(struct cpu *c, uint64_t end)
+{
+	run_blocks_t(c, end, true);
 }
 
 enum emu_stop emu_run(struct cpu *c, uint64_t budget)
 {
 	uint64_t end = c->icount + budget;
+	bool dbg = c->dbg.nbp || c->dbg.nwp;
 
+	c->dbg.from = c->icount;
+	c->dbg.hit_bp = false;
+	c->dbg.hit_wp = -1;
 	c->in_run = true;
 	c->cur = NULL;
 	/* setjmp is 2 after a VM exit (vmx/exit.c): the host's state is
@@ -177,8 +231,13 @@ enum emu_stop emu_run(struct cpu *c, uint64_t budget)
 			return c->triple ? EMU_STOP_TRIPLE : EMU_STOP_EXCEPTION;
 		}
 	}
-	run_blocks(c, end);
+	if (dbg)
+		run_blocks_dbg(c, end);
+	else
+		run_blocks(c, end);
 	c->in_run = false;
+	if (c->dbg.hit_bp || c->dbg.hit_wp >= 0)
+		return EMU_STOP_DEBUG;
 	if (c->exit_requested)
 		return EMU_STOP_EXIT;
 	if (c->triple)

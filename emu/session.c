@@ -13,6 +13,7 @@
 #include "emu/loader.h"
 #include "emu/pc.h"
 #include "emu/session.h"
+#include "emu/session_debug.h"
 #include "emu/trace.h"
 #include "emu/vtime.h"
 #include "vmx/entry.h"
@@ -172,6 +173,7 @@ struct machine {
 	uint8_t *img;
 	size_t len;
 	uint8_t *modbufs[MAX_MODULES];
+	struct module mods[MAX_MODULES];
 };
 
 static void machine_free(struct machine *m)
@@ -212,10 +214,9 @@ static int machine_build(const struct run_opts *o, FILE *serial, struct machine 
 		if (load_flat(c, o, m->img, m->len) < 0)
 			return EXIT_BAD_IMAGE;
 	} else {
-		struct module mods[MAX_MODULES];
-		if (read_modules(o, mods, m->modbufs) < 0)
+		if (read_modules(o, m->mods, m->modbufs) < 0)
 			return EXIT_BAD_IMAGE;
-		struct load_opts lo = { o->image, o->append, mods, o->nmodules };
+		struct load_opts lo = { o->image, o->append, m->mods, o->nmodules };
 		struct load_result r = load_image(c, m->img, m->len, &lo);
 		if (r.err) {
 			say_load_error(o, &r);
@@ -223,9 +224,10 @@ static int machine_build(const struct run_opts *o, FILE *serial, struct machine 
 		}
 	}
 	/* Serial input: the --input file, or standard input when it is not a
-	 * terminal. It is all queued before the run starts, so the same input
-	 * gives the same run whatever the timing of the host. */
-	if (o->input || !isatty(0)) {
+	 * terminal (nor gdb's session). It is all queued before the run
+	 * starts, so the same input gives the same run whatever the timing of
+	 * the host. A restored snapshot carries what was left of its input. */
+	if (!o->restore && (o->input || (!isatty(0) && o->gdb_port < 0))) {
 		size_t n;
 		uint8_t *in = session_read_file(o->input ? o->input : "/dev/stdin", &n, o->lang);
 		if (!in)
@@ -376,6 +378,7 @@ void session_run(const struct run_opts *o, FILE *serial, struct run_outcome *out
 	struct machine m = { 0 };
 	struct backend *b = NULL;
 	struct trace *tr = NULL;
+	struct session_debug *dbg = NULL;
 	out->status = machine_build(o, serial, &m);
 	if (out->status)
 		goto done;
@@ -383,6 +386,11 @@ void session_run(const struct run_opts *o, FILE *serial, struct run_outcome *out
 	b = make_backend(o, &m);
 	if (!b)
 		goto done;
+	if (o->backend == BACKEND_INTERP && session_debugging(o)) {
+		dbg = session_debug_new(o, m.c, m.img, m.len, m.mods, &out->status);
+		if (!dbg)
+			goto done;
+	}
 	if (o->trace) {
 		tr = trace_open(m.c, o->trace, o->image, o->trace_walks);
 		if (!tr) {
@@ -392,7 +400,7 @@ void session_run(const struct run_opts *o, FILE *serial, struct run_outcome *out
 		}
 	}
 	struct run_limits l = { .max_insns = o->max_insns, .timeout = o->timeout };
-	enum emu_stop stop = backend_run(b, &l);
+	enum emu_stop stop = dbg ? session_debug_run(dbg, b, &l) : backend_run(b, &l);
 	fflush(serial);
 	out->ran = true;
 	out->status = outcome(o, b, stop, out);
@@ -409,15 +417,18 @@ void session_run(const struct run_opts *o, FILE *serial, struct run_outcome *out
 			say_failed_entry(o->lang, m.c);
 		if (o->stats)
 			say_stats(o, b, out->end);
+		if (o->stats && dbg)
+			session_debug_stats(dbg, o, b->stats.seconds);
 	}
 	static const char *const reasons[] = {
 		[EMU_STOP_BUDGET] = "budget", [EMU_STOP_HLT] = "halt",
 		[EMU_STOP_EXCEPTION] = "exception", [EMU_STOP_EXIT] = "exit",
 		[EMU_STOP_TRIPLE] = "triple-fault", [EMU_STOP_INIT] = "init",
-		[EMU_STOP_BACKEND] = "backend",
+		[EMU_STOP_BACKEND] = "backend", [EMU_STOP_DEBUG] = "debug",
 	};
 	trace_close(tr, b->timed_out ? "timeout" : reasons[stop], (unsigned)out->status);
 done:
+	session_debug_free(dbg);
 	backend_free(b);
 	machine_free(&m);
 }

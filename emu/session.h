@@ -24,6 +24,8 @@ enum {
 	EXIT_KVM = 14,
 };
 
+#define NESTLAB_VERSION "0.1.0"
+
 #define MAX_MODULES 16
 
 struct run_opts {
@@ -45,6 +47,13 @@ struct run_opts {
 	bool trace_walks;        /* ... with every page walk */
 	bool stats;
 	bool quiet;              /* no messages about how the run ended (compare) */
+	/* The interpreter's snapshots and debugger (emu/session_debug.c): */
+	const char *save_file;   /* --save-at N FILE */
+	uint64_t save_at;
+	const char *restore;     /* --restore FILE */
+	uint64_t snap_every;     /* in-memory snapshots (reverse execution), 0: none */
+	uint64_t snap_budget_mib;
+	int gdb_port;            /* -1: no gdb stub */
 	bool json;               /* compare: the table as JSON */
 };
 

@@ -13,10 +13,12 @@
 #include <unicorn/unicorn.h>
 #include <unistd.h>
 
+#include "emu/bus.h"
 #include "emu/cpu.h"
 #include "emu/event.h"
 #include "emu/loader.h"
 #include "emu/pc.h"
+#include "emu/reverse.h"
 
 #define RAM   (4u << 20)
 #define CODE  0x1000u
@@ -336,6 +338,88 @@ static void vmexit_bench(const char *image)
 		printf("  kvm: not measured (%s)\n", why);
 }
 
+/* A machine with the guest loaded; NULL if it cannot be made. */
+static struct cpu *load_guest(const char *image, FILE *sink)
+{
+	FILE *f = fopen(image, "rb");
+	if (!f)
+		return NULL;
+	static uint8_t img[8 << 20];
+	size_t len = fread(img, 1, sizeof img, f);
+	fclose(f);
+	struct cpu *c = emu_new(128u << 20);
+	struct load_opts o = { image, NULL, NULL, 0 };
+	if (!c || !pc_attach(c, sink, NULL) || load_image(c, img, len, &o).err != LOAD_OK) {
+		if (c)
+			pc_detach(c);
+		emu_free(c);
+		return NULL;
+	}
+	c->bus->console = sink;
+	return c;
+}
+
+/* Reverse execution on the CPU-bound guest: the run with a snapshot every
+ * 10 million instructions against the plain run (best of three each), the
+ * share of the time the snapshots took, and how long a step back takes
+ * from points spread over the run (restore the snapshot before, replay). */
+static void reverse_bench(const char *image)
+{
+	FILE *sink = fopen("/dev/null", "w");
+	double plain = 1e9, with = 1e9, share = 0, worst = 0, sum = 0;
+	uint64_t insns = 0, held = 0;
+	int steps = 0;
+	for (int r = 0; r < 3 && sink; r++) {
+		struct cpu *c = load_guest(image, sink);
+		if (!c)
+			break;
+		double t0 = now();
+		emu_run(c, 20000000000ull);
+		double t = now() - t0;
+		plain = t < plain ? t : plain;
+		insns = c->icount;
+		pc_detach(c);
+		emu_free(c);
+		c = load_guest(image, sink);
+		struct reverse *rv = c ? rev_new(c, 10000000, 256u << 20) : NULL;
+		if (!rv)
+			break;
+		t0 = now();
+		rev_run(rv, 20000000000ull);
+		t = now() - t0;
+		if (t < with) {
+			with = t;
+			share = rv->snap_seconds / t;
+			held = rv->st->peak;
+		}
+		for (int k = 1; r == 0 && k <= 8; k++) {
+			rev_goto(rv, insns * k / 9);
+			t0 = now();
+			rev_step_back(rv);
+			t = now() - t0;
+			worst = t > worst ? t : worst;
+			sum += t;
+			steps++;
+		}
+		rev_free(rv);
+		pc_detach(c);
+		emu_free(c);
+	}
+	if (sink)
+		fclose(sink);
+	if (!steps) {
+		printf("reverse execution: the guest did not run\n");
+		return;
+	}
+	printf("snapshots every 10M instructions (cpu-bound guest, %.0fM instructions): "
+	       "run %.3f s against %.3f s (%+.1f%%), snapshots %.2f%% of the run time, "
+	       "%.1f MiB held at most\n",
+	       insns / 1e6, with, plain, 100.0 * (with - plain) / plain, 100.0 * share,
+	       held / 1048576.0);
+	printf("step back one instruction: %.1f ms on average, %.1f ms at worst (%d points)\n",
+	       1e3 * sum / steps, 1e3 * worst, steps);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t iters = 50000000;
@@ -376,8 +460,10 @@ int main(int argc, char **argv)
 		double mn = insns / tn / 1e6, mu = insns / tu / 1e6;
 		printf("%s: %.0f MIPS (unicorn-tcg %.0f MIPS, ratio %.2f)\n", w->name, mn, mu, mn / mu);
 	}
-	if (guest)
+	if (guest) {
 		boot_bench(guest);
+		reverse_bench(guest);
+	}
 	if (vmexit_guest)
 		vmexit_bench(vmexit_guest);
 	return 0;

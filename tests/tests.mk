@@ -7,7 +7,7 @@ DIFF_BIN  := $(BUILD)/tests/unicorn-diff
 LEN_BIN   := $(BUILD)/tests/lencheck
 BENCH_BIN := $(BUILD)/tests/bench
 
-EXTRA_CFLAGS_tests      = $(call pkgcflags,criterion unicorn capstone)
+EXTRA_CFLAGS_tests      = $(call pkgcflags,criterion unicorn capstone) -DNESTLAB_BUILD=\"$(BUILD)\"
 EXTRA_CFLAGS_tests/diff = $(call pkgcflags,unicorn)
 
 $(UNIT_BIN): $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(EMU_LIB)
@@ -32,6 +32,8 @@ check: all
 	sh tests/hv.sh $(BUILD) $(BUILD)/nestlab
 	sh tests/nested.sh $(BUILD) $(BUILD)/nestlab
 	@$(MAKE) --no-print-directory run-kvm-tests
+	sh tests/snap.sh $(BUILD) $(BUILD)/nestlab
+	sh tests/gdb.sh $(BUILD) $(BUILD)/nestlab
 	$(DIFF_BIN) --cases $(DIFF_CASES)
 	$(LEN_BIN) --count 200000
 

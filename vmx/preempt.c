@@ -16,14 +16,19 @@ static void expired(void *opaque)
 	c->brk |= BRK_STOP;
 }
 
+void vmx_preempt_bind(struct cpu *c)
+{
+	c->vmx_preempt.fire = expired;
+	c->vmx_preempt.opaque = c;
+}
+
 void vmx_preempt_start(struct cpu *c)
 {
 	c->vmx.preempt_expired = false;
 	if (!(F(PIN_BASED_VM_EXEC_CONTROL) & PIN_PREEMPTION_TIMER))
 		return;
 	uint64_t ticks = (uint64_t)(uint32_t)F(VMX_PREEMPTION_TIMER_VALUE) << VMX_PREEMPT_RATE;
-	c->vmx_preempt.fire = expired;
-	c->vmx_preempt.opaque = c;
+	vmx_preempt_bind(c);
 	vtimer_arm(c, &c->vmx_preempt, emu_now(c) + ticks);
 }
 

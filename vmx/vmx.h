@@ -87,6 +87,10 @@ struct vmx_state {
 
 void vmx_reset(struct cpu *c);
 
+/* Give the VMX-preemption timer its callback (a snapshot loaded into a
+ * machine that never armed it). */
+void vmx_preempt_bind(struct cpu *c);
+
 /* The capability MSRs (0x480-0x491); false: #GP (model off, or no such MSR). */
 bool vmx_msr_read(struct cpu *c, uint32_t msr, uint64_t *v);
 
