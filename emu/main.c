@@ -10,6 +10,7 @@
 #include "emu/compare.h"
 #include "emu/loader.h"
 #include "emu/msg.h"
+#include "emu/record.h"
 #include "emu/session.h"
 
 static enum lang lang;
@@ -42,7 +43,7 @@ static int check_backend(int argc, char **argv, struct run_opts *o, bool compare
 		const char *a = argv[k];
 		if (compare && (!strcmp(a, "--backend") || !strcmp(a, "--trace") ||
 				!strcmp(a, "--trace-walks") || !strcmp(a, "--stats") ||
-				is_debug_option(a))) {
+				!strcmp(a, "--record") || is_debug_option(a))) {
 			say(CMP_OPTION, a);
 			return -1;
 		}
@@ -58,6 +59,14 @@ static int check_backend(int argc, char **argv, struct run_opts *o, bool compare
 	}
 	if (!compare && o->backend == BACKEND_KVM && o->have_max_insns) {
 		say(KVM_NO_INSNS);
+		return -1;
+	}
+	if (o->record && o->backend == BACKEND_KVM) {
+		say(RECORD_NEEDS_INTERP);
+		return -1;
+	}
+	if (o->record && (o->restore || o->gdb_port >= 0)) {
+		say(RECORD_NOT_WITH, o->restore ? "--restore" : "--gdb");
 		return -1;
 	}
 	return 0;
@@ -145,7 +154,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o, bool compare)
 		static const char *const valued[] = { "--bits", "--load", "--entry", "--mem",
 						      "--max-insns", "--lang", "--append",
 						      "--module", "--timeout", "--trace", "--input",
-						      "--backend" };
+						      "--backend", "--record" };
 		bool known = false;
 		for (size_t v = 0; v < sizeof valued / sizeof valued[0]; v++)
 			known |= !strcmp(a, valued[v]);
@@ -185,6 +194,10 @@ static int parse_run(int argc, char **argv, struct run_opts *o, bool compare)
 		}
 		if (!strcmp(a, "--trace")) {
 			o->trace = val;
+			continue;
+		}
+		if (!strcmp(a, "--record")) {
+			o->record = val;
 			continue;
 		}
 		if (!strcmp(a, "--input")) {
@@ -410,6 +423,95 @@ static int cmd_compare(int argc, char **argv)
 	return status;
 }
 
+/* The options of replay: what watches the run (--stats, --trace, the
+ * snapshots and gdb), never what would change it. */
+static int parse_replay(int argc, char **argv, struct run_opts *w, const char **file)
+{
+	*w = (struct run_opts){ .gdb_port = -1, .snap_budget_mib = 256 };
+	for (int k = 0; k < argc; k++) {
+		const char *a = argv[k];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(msg(lang, MSG_REPLAY_USAGE), stdout);
+			exit(0);
+		}
+		if (!strcmp(a, "--stats")) {
+			w->stats = true;
+			continue;
+		}
+		if (!strcmp(a, "--trace-walks")) {
+			w->trace_walks = true;
+			continue;
+		}
+		if (!strcmp(a, "--trace") && k + 1 < argc) {
+			w->trace = argv[++k];
+			continue;
+		}
+		if (!strcmp(a, "--lang") && k + 1 < argc) {
+			k++;    /* main() has taken it */
+			continue;
+		}
+		int used = strcmp(a, "--restore") ? parse_debug_option(argc, argv, k, w) : 0;
+		if (used < 0)
+			return -1;
+		if (used) {
+			k += used;
+			continue;
+		}
+		if (a[0] != '-' && !*file) {
+			*file = a;
+			continue;
+		}
+		say(REPLAY_OPTION, a);
+		return -1;
+	}
+	if (!*file) {
+		fputs(msg(lang, MSG_REPLAY_USAGE), stderr);
+		return -1;
+	}
+	if (w->trace_walks && !w->trace) {
+		say(NEEDS_TRACE);
+		return -1;
+	}
+	if (w->gdb_port >= 0 && !w->snap_every)
+		w->snap_every = 10000000;
+	return 0;
+}
+
+static int cmd_replay(int argc, char **argv)
+{
+	struct run_opts w;
+	const char *file = NULL;
+	if (parse_replay(argc, argv, &w, &file) < 0)
+		return EXIT_USAGE;
+	struct replay r;
+	if (!replay_load(file, &r, lang)) {
+		replay_free(&r);
+		return EXIT_BAD_IMAGE;
+	}
+	r.o.stats = w.stats;
+	r.o.trace = w.trace;
+	r.o.trace_walks = w.trace_walks;
+	r.o.snap_every = w.snap_every;
+	r.o.snap_budget_mib = w.snap_budget_mib;
+	r.o.gdb_port = w.gdb_port;
+	r.o.save_file = w.save_file;
+	r.o.save_at = w.save_at;
+	struct run_outcome out;
+	session_run(&r.o, stdout, &out);
+	int status = out.status;
+	if (!out.ran) {
+		/* could not even start: said already */
+	} else if (out.status == r.status && out.stats.insns == r.insns) {
+		say(REPLAY_SAME, file, r.end, (unsigned long long)r.insns);
+	} else {
+		say(REPLAY_DIFFERS, file, r.end, r.status, (unsigned long long)r.insns, out.end,
+		    out.status, (unsigned long long)out.stats.insns);
+		status = EXIT_REPLAY_DIFFERS;
+	}
+	replay_free(&r);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	lang = msg_lang_from_env();
@@ -431,6 +533,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "compare"))
 		return cmd_compare(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "replay"))
+		return cmd_replay(argc - 2, argv + 2);
 	say(UNKNOWN_COMMAND, argv[1]);
 	return EXIT_USAGE;
 }

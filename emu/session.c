@@ -13,6 +13,7 @@
 #include "emu/loader.h"
 #include "emu/pc.h"
 #include "emu/session.h"
+#include "emu/record.h"
 #include "emu/session_debug.h"
 #include "emu/trace.h"
 #include "emu/vtime.h"
@@ -131,7 +132,8 @@ static int read_modules(const struct run_opts *o, struct module *m, uint8_t **bu
 		bufs[k] = session_read_file(path, &len, o->lang);
 		if (!bufs[k])
 			return -1;
-		m[k] = (struct module){ o->modules[k], bufs[k], len };
+		m[k] = (struct module){ o->modules_as[k] ? o->modules_as[k] : o->modules[k],
+					bufs[k], len };
 	}
 	return 0;
 }
@@ -174,6 +176,8 @@ struct machine {
 	size_t len;
 	uint8_t *modbufs[MAX_MODULES];
 	struct module mods[MAX_MODULES];
+	uint8_t *input;          /* the serial input queued, for --record */
+	size_t input_len;
 };
 
 static void machine_free(struct machine *m)
@@ -181,6 +185,7 @@ static void machine_free(struct machine *m)
 	for (int k = 0; k < MAX_MODULES; k++)
 		free(m->modbufs[k]);
 	free(m->img);
+	free(m->input);
 	if (m->c)
 		pc_detach(m->c);
 	emu_free(m->c);
@@ -216,7 +221,8 @@ static int machine_build(const struct run_opts *o, FILE *serial, struct machine 
 	} else {
 		if (read_modules(o, m->mods, m->modbufs) < 0)
 			return EXIT_BAD_IMAGE;
-		struct load_opts lo = { o->image, o->append, m->mods, o->nmodules };
+		struct load_opts lo = { o->image_as ? o->image_as : o->image, o->append, m->mods,
+					o->nmodules };
 		struct load_result r = load_image(c, m->img, m->len, &lo);
 		if (r.err) {
 			say_load_error(o, &r);
@@ -228,12 +234,11 @@ static int machine_build(const struct run_opts *o, FILE *serial, struct machine 
 	 * starts, so the same input gives the same run whatever the timing of
 	 * the host. A restored snapshot carries what was left of its input. */
 	if (!o->restore && (o->input || (!isatty(0) && o->gdb_port < 0))) {
-		size_t n;
-		uint8_t *in = session_read_file(o->input ? o->input : "/dev/stdin", &n, o->lang);
-		if (!in)
+		m->input = session_read_file(o->input ? o->input : "/dev/stdin", &m->input_len,
+					     o->lang);
+		if (!m->input)
 			return EXIT_BAD_IMAGE;
-		uart_input(c->uart, in, n);
-		free(in);
+		uart_input(c->uart, m->input, m->input_len);
 	}
 	return 0;
 }
@@ -392,7 +397,7 @@ void session_run(const struct run_opts *o, FILE *serial, struct run_outcome *out
 			goto done;
 	}
 	if (o->trace) {
-		tr = trace_open(m.c, o->trace, o->image, o->trace_walks);
+		tr = trace_open(m.c, o->trace, o->image_as ? o->image_as : o->image, o->trace_walks);
 		if (!tr) {
 			say(o->lang, CANNOT_WRITE, o->trace, strerror(errno));
 			out->status = EXIT_BAD_IMAGE;
@@ -406,6 +411,7 @@ void session_run(const struct run_opts *o, FILE *serial, struct run_outcome *out
 	out->status = outcome(o, b, stop, out);
 	out->stats = b->stats;
 	out->vmx_exits = m.c->vmx.exits;
+	out->timed_out = b->timed_out;
 	if (!o->quiet) {
 		if (b->why[0])
 			fputs(b->why, stderr);
@@ -427,6 +433,11 @@ void session_run(const struct run_opts *o, FILE *serial, struct run_outcome *out
 		[EMU_STOP_BACKEND] = "backend", [EMU_STOP_DEBUG] = "debug",
 	};
 	trace_close(tr, b->timed_out ? "timeout" : reasons[stop], (unsigned)out->status);
+	if (o->record) {
+		struct record_inputs in = { m.img, m.len, m.mods, m.input, m.input_len };
+		if (!record_write(o->record, o, &in, out))
+			out->status = EXIT_BAD_IMAGE;
+	}
 done:
 	session_debug_free(dbg);
 	backend_free(b);

@@ -22,6 +22,7 @@ enum {
 	EXIT_TRIPLE = 10,
 	EXIT_INIT = 12,
 	EXIT_KVM = 14,
+	EXIT_REPLAY_DIFFERS = 16,
 };
 
 #define NESTLAB_VERSION "0.1.0"
@@ -54,6 +55,11 @@ struct run_opts {
 	uint64_t snap_every;     /* in-memory snapshots (reverse execution), 0: none */
 	uint64_t snap_budget_mib;
 	int gdb_port;            /* -1: no gdb stub */
+	const char *record;      /* --record FILE: what a replay needs (emu/record.h) */
+	/* A replay's files are copies: the names the guest sees on its
+	 * command line are the recorded ones. NULL: the path itself. */
+	const char *image_as;
+	const char *modules_as[MAX_MODULES];
 	bool json;               /* compare: the table as JSON */
 };
 
@@ -62,6 +68,7 @@ struct run_outcome {
 	int status;              /* the exit status nestlab run gives */
 	bool ran;                /* the guest ran (else status says why not) */
 	char end[160];           /* how it ended, in words */
+	bool timed_out;          /* --timeout (host time) ended it */
 	struct backend_stats stats;
 	uint64_t vmx_exits;      /* VM exits the VT-x model made (interpreter) */
 };
