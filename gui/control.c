@@ -49,6 +49,23 @@ static bool at_end(struct gui *g)
 	return false;
 }
 
+/* Say which VM entry or exit the machine has just gone through, if any:
+ * an exit leaves the count where it was, an entry's instruction retires. */
+static void say_event_here(struct gui *g)
+{
+	uint64_t now = g->c->icount;
+	for (size_t k = g->nev; k-- > 0;) {
+		const struct gui_vmevent *e = &g->ev[k];
+		if (e->icount > now)
+			continue;
+		if (e->exit && e->icount == now)
+			say(g, MSG_GUI_AT_EXIT, e->reason, vmx_exit_reason_name(e->reason));
+		else if (!e->exit && e->icount + 1 == now)
+			say(g, e->ok ? MSG_GUI_AT_ENTRY : MSG_GUI_ENTRY_FAILED);
+		return;
+	}
+}
+
 /* Say why a run stopped; the guest's end is kept until a step back. */
 static void stopped(struct gui *g, enum emu_stop s)
 {
@@ -59,18 +76,16 @@ static void stopped(struct gui *g, enum emu_stop s)
 		if (c->icount >= g->o->max_insns || c->vtime_out) {
 			g->ended = true;
 			say(g, MSG_GUI_END_BUDGET, (unsigned long long)c->icount);
+		} else {
+			say_event_here(g);
 		}
 		break;
-	case EMU_STOP_DEBUG: {
-		const struct gui_vmevent *e = g->nev ? &g->ev[g->nev - 1] : NULL;
+	case EMU_STOP_DEBUG:
 		if (c->dbg.hit_bp)
 			say(g, MSG_GUI_AT_BREAKPOINT, (unsigned long long)c->rip);
-		else if (e && e->exit && e->icount == c->icount)
-			say(g, MSG_GUI_AT_EXIT, e->reason, vmx_exit_reason_name(e->reason));
-		else if (e && !e->exit)
-			say(g, e->ok ? MSG_GUI_AT_ENTRY : MSG_GUI_ENTRY_FAILED);
+		else
+			say_event_here(g);
 		break;
-	}
 	case EMU_STOP_EXIT:
 		g->ended = true;
 		say(g, MSG_GUI_END_EXIT, (unsigned)(c->exit_code & 0xff));

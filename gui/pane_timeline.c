@@ -12,15 +12,15 @@
 #define MAX_LANES 6
 #define LANE_X 14  /* cells before the lanes: the lane names */
 
-static const uint8_t reason_rgb[10][3] = {
+static const uint8_t reason_rgb[11][3] = {
 	{ 255, 120, 100 }, { 110, 200, 255 }, { 140, 230, 120 }, { 255, 200, 80 },
 	{ 210, 140, 255 }, { 255, 140, 210 }, { 100, 230, 210 }, { 230, 230, 120 },
-	{ 170, 170, 255 }, { 255, 170, 120 },
+	{ 170, 170, 255 }, { 255, 170, 120 }, { 180, 255, 160 },
 };
 
 static const uint8_t *reason_color(unsigned reason)
 {
-	return reason_rgb[reason % 10];
+	return reason_rgb[reason % 11]; /* 11: the common reasons differ */
 }
 
 struct lanes {

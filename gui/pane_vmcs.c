@@ -99,7 +99,8 @@ static void field_line(struct gui *g, struct gui_rect r, int row, unsigned f, in
 	int x = 35 + gui_text(g, r, 35, row, ch ? COL_CHANGED : COL_TEXT, "%llx",
 			      (unsigned long long)v);
 	if (f == VMCS_VM_EXIT_REASON)
-		gui_text(g, r, x + 1, row, COL_ACCENT, "%s", vmx_exit_reason_name(v & 0xffff));
+		gui_text(g, r, x + 1, row, COL_ACCENT, "(%u %s)", (unsigned)(v & 0xffff),
+			 vmx_exit_reason_name(v & 0xffff));
 	if (f == VMCS_VM_INSTRUCTION_ERROR && v && vmx_error_text((unsigned)v))
 		gui_text(g, r, x + 1, row, COL_BAD, "%s", vmx_error_text((unsigned)v));
 }

@@ -145,17 +145,22 @@ static void ref_line(struct gui *g, struct gui_rect r, int row, const struct ref
 		gui_text(g, r, x, row, COL_ACCENT, "%s", gname[f->glevel]);
 	gui_text(g, r, 12, row, c, "@%010llx = %016llx %s", (unsigned long long)f->addr,
 		 (unsigned long long)f->value, f->bad ? "✗" : "");
-	gui_text(g, r, 12 + 30, row, f->bad ? COL_BAD : COL_DIM, "%s", bits);
+	gui_text(g, r, 12 + 32, row, f->bad ? COL_BAD : COL_DIM, "%s", bits);
 }
 
-/* The address walked when none was asked for: the guest's RIP. */
+/* The address walked when none was asked for: after an EPT violation
+ * the guest-linear address that caused it (valid when bit 7 of the exit
+ * qualification says so, SDM 27.2.1, table 27-7), else the guest's RIP. */
 static uint64_t default_addr(const struct gui *g)
 {
 	const struct cpu *c = g->c;
-	if (!c->vmx.nonroot && c->vmx.on && c->vmx.vmcs_ptr != VMCS_INVALID_PTR &&
-	    c->vmx.launch == VMCS_LAUNCHED)
-		return c->vmx.field[VMCS_GUEST_RIP];
-	return c->rip;
+	const uint64_t *f = c->vmx.field;
+	if (c->vmx.nonroot || !c->vmx.on || c->vmx.vmcs_ptr == VMCS_INVALID_PTR ||
+	    c->vmx.launch != VMCS_LAUNCHED)
+		return c->rip;
+	if ((f[VMCS_VM_EXIT_REASON] & 0xffff) == 48 && (f[VMCS_EXIT_QUALIFICATION] & (1u << 7)))
+		return f[VMCS_GUEST_LINEAR_ADDRESS];
+	return f[VMCS_GUEST_RIP];
 }
 
 /* The walk of the pane's address, in the guest's view when there is one. */

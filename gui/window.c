@@ -266,12 +266,13 @@ int gui_main(const struct run_opts *o, const char *script_path, const char *shot
 		say(g.lang, GUI_TOO_SMALL, w, h, GUI_MIN_W, GUI_MIN_H);
 		return EXIT_USAGE;
 	}
-	if (!getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")) {
-		say(g.lang, GUI_NO_DISPLAY, "DISPLAY");
-		return EXIT_NO_DISPLAY;
-	}
 	if (script_path && !(script = gui_script_open(script_path, g.lang)))
 		return EXIT_USAGE;
+	if (!getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")) {
+		say(g.lang, GUI_NO_DISPLAY, "DISPLAY");
+		gui_script_close(script);
+		return EXIT_NO_DISPLAY;
+	}
 	FILE *sink = fopen("/dev/null", "w");
 	status = session_machine_build(o, sink, &g.m);
 	if (status)

@@ -34,6 +34,7 @@ check: all
 	@$(MAKE) --no-print-directory run-kvm-tests
 	sh tests/snap.sh $(BUILD) $(BUILD)/nestlab
 	sh tests/gdb.sh $(BUILD) $(BUILD)/nestlab
+	sh tests/gui.sh $(BUILD) $(BUILD)/nestlab
 	$(DIFF_BIN) --cases $(DIFF_CASES)
 	$(LEN_BIN) --count 200000
 
