@@ -26,7 +26,7 @@ static const uint8_t *reason_color(unsigned reason)
 struct lanes {
 	uint64_t vmcs[MAX_LANES];
 	int n;
-	uint64_t end;        /* the furthest instruction count seen */
+	uint64_t start, end; /* the first VM entry and the furthest count seen */
 	int x0, w;           /* the lanes' pixels */
 };
 
@@ -49,15 +49,21 @@ static void layout(struct gui *g, struct gui_rect r, struct lanes *l)
 		if (g->ev[k].icount > l->end)
 			l->end = g->ev[k].icount;
 	}
-	if (l->end == 0)
-		l->end = 1;
+	/* The time before the first VM entry has nothing to show. */
+	l->start = g->nev ? g->ev[0].icount : 0;
+	if (l->start > g->c->icount)
+		l->start = g->c->icount;
+	l->start -= (l->end - l->start) / 50 < l->start ? (l->end - l->start) / 50 : l->start;
+	if (l->end <= l->start)
+		l->end = l->start + 1;
 	l->x0 = (r.x + LANE_X) * g->cw;
 	l->w = (r.w - LANE_X - 1) * g->cw;
 }
 
 static int x_of(const struct lanes *l, uint64_t icount)
 {
-	return l->x0 + (int)((double)icount / (double)l->end * (l->w - 1));
+	double at = icount < l->start ? 0.0 : (double)(icount - l->start) / (double)(l->end - l->start);
+	return l->x0 + (int)(at * (l->w - 1));
 }
 
 /* The exit nearest the pixel column px in lane k, or NULL. */
