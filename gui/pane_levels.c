@@ -13,12 +13,13 @@
 
 #define MAX_GUESTS 6
 
-/* The VMCSs launched so far, in order of their first VM entry. */
+/* The VMCSs launched so far, in order of their first VM entry (whose
+ * instruction has retired: its count is below the machine's). */
 static int guests(const struct gui *g, uint64_t *vmcs, uint16_t *vpid)
 {
 	int n = 0;
 	for (size_t k = 0; k < g->nev && n < MAX_GUESTS; k++) {
-		if (g->ev[k].exit || !g->ev[k].ok || g->ev[k].icount > g->c->icount)
+		if (g->ev[k].exit || !g->ev[k].ok || g->ev[k].icount >= g->c->icount)
 			continue;
 		bool seen = false;
 		for (int j = 0; j < n; j++)
