@@ -15,20 +15,22 @@ SAN      ?=
 CFLAGS   := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -fno-strict-aliasing \
             -I. $(SAN) $(EXTRA_CFLAGS)
 LDFLAGS  := $(SAN)
-PKGS     := unicorn capstone libcjson criterion
+PKGS     := unicorn capstone libcjson criterion sdl2 SDL2_ttf fontconfig zlib
 pkgcflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pkglibs   = $(shell pkg-config --libs $(1) 2>/dev/null)
 
 # The Debian packages a fresh machine needs; `make deps` installs them.
 DEB_PACKAGES := build-essential pkg-config libsdl2-dev libsdl2-ttf-dev \
                 libcapstone-dev libunicorn-dev libcjson-dev libcriterion-dev \
-                qemu-system-x86 fonts-dejavu-core fontconfig gdb
+                qemu-system-x86 fonts-dejavu-core fontconfig gdb \
+                libfontconfig-dev zlib1g-dev xvfb xauth
 
 .PHONY: all test demo bench soak asan deps check-deps check clean
 all:
 
 include emu/emu.mk
 include vmx/vmx.mk
+include gui/gui.mk
 include guests/guests.mk
 include tests/tests.mk
 

@@ -151,6 +151,8 @@ struct dbg_points {
 	bool hit_bp;             /* the run stopped before a breakpoint ... */
 	int hit_wp;              /* ... or after touching watchpoint hit_wp (-1: none) */
 	uint64_t hit_addr;       /* ... at this address */
+	bool stop_asked;         /* an observer asked the run to stop at the next
+	                            instruction boundary (emu_ask_stop) */
 };
 
 struct block;
@@ -379,6 +381,12 @@ void emu_reset_flat(struct cpu *cpu, int code_sz);
 
 /* Run until budget instructions have retired or something stops the CPU. */
 enum emu_stop emu_run(struct cpu *cpu, uint64_t budget);
+
+/* From an observer of the event stream: end the run at the next
+ * instruction boundary with EMU_STOP_DEBUG. After a VM exit that boundary
+ * is the host's first instruction, not yet run (the debugger window's
+ * "run to the next VM exit"). */
+void emu_ask_stop(struct cpu *cpu);
 
 /* RFLAGS with the lazy flags folded in, and the reverse. */
 uint64_t emu_get_rflags(struct cpu *cpu);

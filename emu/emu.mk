@@ -11,7 +11,9 @@ $(EMU_LIB): $$(EMU_OBJS)
 
 EXTRA_CFLAGS_emu = $(call pkgcflags,libcjson)
 
-$(BUILD)/nestlab: $(BUILD)/emu/main.o $(EMU_LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,libcjson)
+# nestlab links the debugger window (gui/gui.mk); it needs a display only
+# when `nestlab gui` opens one.
+$(BUILD)/nestlab: $(BUILD)/emu/main.o $$(GUI_LIB) $(EMU_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,libcjson $(GUI_PKGS))
 
 all: $(BUILD)/nestlab

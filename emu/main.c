@@ -12,6 +12,7 @@
 #include "emu/msg.h"
 #include "emu/record.h"
 #include "emu/session.h"
+#include "gui/gui.h"
 
 static enum lang lang;
 
@@ -512,6 +513,79 @@ static int cmd_replay(int argc, char **argv)
 	return status;
 }
 
+/* Options of run that the window does not take. */
+static bool gui_refuses(const char *a)
+{
+	static const char *const no[] = { "--backend", "--gdb", "--trace", "--trace-walks",
+					   "--save-at", "--restore", "--stats", "--record" };
+	for (size_t k = 0; k < sizeof no / sizeof no[0]; k++)
+		if (!strcmp(a, no[k]))
+			return true;
+	return false;
+}
+
+/* nestlab gui: the window's own options, then run's. */
+static int cmd_gui(int argc, char **argv)
+{
+	const char *script = NULL, *shot = NULL, *dump = NULL;
+	int w = 1440, h = 900, n = 0;
+	char **rest = calloc((size_t)argc + 1, sizeof *rest);
+	if (!rest)
+		return EXIT_USAGE;
+	for (int k = 0; k < argc; k++) {
+		const char *a = argv[k];
+		bool valued = !strcmp(a, "--script") || !strcmp(a, "--screenshot") ||
+			      !strcmp(a, "--dump-text") || !strcmp(a, "--size");
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(msg(lang, MSG_GUI_USAGE), stdout);
+			free(rest);
+			return 0;
+		}
+		if (gui_refuses(a)) {
+			say(GUI_OPTION, a);
+			free(rest);
+			return EXIT_USAGE;
+		}
+		if (!valued) {
+			rest[n++] = argv[k];
+			continue;
+		}
+		if (k + 1 >= argc) {
+			say(MISSING_VALUE, a);
+			free(rest);
+			return EXIT_USAGE;
+		}
+		const char *v = argv[++k];
+		char end;
+		if (!strcmp(a, "--script"))
+			script = v;
+		else if (!strcmp(a, "--screenshot"))
+			shot = v;
+		else if (!strcmp(a, "--dump-text"))
+			dump = v;
+		else if (sscanf(v, "%dx%d%c", &w, &h, &end) != 2 || w <= 0 || h <= 0 ||
+			 w > 16384 || h > 16384) {
+			say(GUI_BAD_SIZE, v);
+			free(rest);
+			return EXIT_USAGE;
+		}
+	}
+	struct run_opts o;
+	int status = parse_run(n, rest, &o, false);
+	if (status == 0 && (shot || dump) && !script) {
+		say(GUI_NEEDS_SCRIPT, shot ? "--screenshot" : "--dump-text");
+		status = -1;
+	}
+	if (status < 0) {
+		free(rest);
+		return EXIT_USAGE;
+	}
+	o.lang = lang;
+	status = gui_main(&o, script, shot, dump, w, h);
+	free(rest);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	lang = msg_lang_from_env();
@@ -535,6 +609,8 @@ int main(int argc, char **argv)
 		return cmd_compare(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "replay"))
 		return cmd_replay(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "gui"))
+		return cmd_gui(argc - 2, argv + 2);
 	say(UNKNOWN_COMMAND, argv[1]);
 	return EXIT_USAGE;
 }

@@ -42,6 +42,8 @@ static inline struct block *next_block(struct cpu *c, struct block *prev)
 static uint64_t look_around(struct cpu *c, uint64_t end)
 {
 	c->cur = NULL;
+	if (c->dbg.stop_asked)
+		return 0;
 	if (c->single_step) {
 		/* The instruction that began with TF set has retired: the
 		 * single-step trap (SDM vol. 3A, 17.3.1.4). */
@@ -197,6 +199,12 @@ static __attribute__((noinline)) void run_blocks_dbg(struct cpu *c, uint64_t end
 	run_blocks_t(c, end, true);
 }
 
+void emu_ask_stop(struct cpu *c)
+{
+	c->dbg.stop_asked = true;
+	c->brk |= BRK_STOP;
+}
+
 enum emu_stop emu_run(struct cpu *c, uint64_t budget)
 {
 	uint64_t end = c->icount + budget;
@@ -205,6 +213,7 @@ enum emu_stop emu_run(struct cpu *c, uint64_t budget)
 	c->dbg.from = c->icount;
 	c->dbg.hit_bp = false;
 	c->dbg.hit_wp = -1;
+	c->dbg.stop_asked = false;
 	c->in_run = true;
 	c->cur = NULL;
 	/* setjmp is 2 after a VM exit (vmx/exit.c): the host's state is
@@ -236,6 +245,10 @@ enum emu_stop emu_run(struct cpu *c, uint64_t budget)
 	else
 		run_blocks(c, end);
 	c->in_run = false;
+	if (c->dbg.stop_asked) {
+		c->dbg.stop_asked = false;
+		return EMU_STOP_DEBUG;
+	}
 	if (c->dbg.hit_bp || c->dbg.hit_wp >= 0)
 		return EMU_STOP_DEBUG;
 	if (c->exit_requested)

@@ -169,18 +169,7 @@ static void say_failed_entry(enum lang lang, const struct cpu *c)
 	    (unsigned long long)c->vmx.failed.rip, why);
 }
 
-/* The machine for one run: read, loaded, devices attached, input queued. */
-struct machine {
-	struct cpu *c;
-	uint8_t *img;
-	size_t len;
-	uint8_t *modbufs[MAX_MODULES];
-	struct module mods[MAX_MODULES];
-	uint8_t *input;          /* the serial input queued, for --record */
-	size_t input_len;
-};
-
-static void machine_free(struct machine *m)
+void session_machine_free(struct session_machine *m)
 {
 	for (int k = 0; k < MAX_MODULES; k++)
 		free(m->modbufs[k]);
@@ -193,7 +182,7 @@ static void machine_free(struct machine *m)
 
 /* The devices: all of them for the interpreter; on KVM only those that
  * stay in user space (emu/kvm.c says which live in the kernel). */
-static int machine_build(const struct run_opts *o, FILE *serial, struct machine *m)
+int session_machine_build(const struct run_opts *o, FILE *serial, struct session_machine *m)
 {
 	m->img = session_read_file(o->image, &m->len, o->lang);
 	if (!m->img)
@@ -243,7 +232,7 @@ static int machine_build(const struct run_opts *o, FILE *serial, struct machine 
 	return 0;
 }
 
-static struct backend *make_backend(const struct run_opts *o, struct machine *m)
+static struct backend *make_backend(const struct run_opts *o, struct session_machine *m)
 {
 	if (o->backend == BACKEND_INTERP) {
 		struct backend *b = backend_interp_new(m->c, o->lang);
@@ -380,11 +369,11 @@ static void say_stats(const struct run_opts *o, const struct backend *b, const c
 void session_run(const struct run_opts *o, FILE *serial, struct run_outcome *out)
 {
 	*out = (struct run_outcome){ .status = EXIT_BAD_IMAGE };
-	struct machine m = { 0 };
+	struct session_machine m = { 0 };
 	struct backend *b = NULL;
 	struct trace *tr = NULL;
 	struct session_debug *dbg = NULL;
-	out->status = machine_build(o, serial, &m);
+	out->status = session_machine_build(o, serial, &m);
 	if (out->status)
 		goto done;
 	out->status = EXIT_KVM;
@@ -441,5 +430,5 @@ void session_run(const struct run_opts *o, FILE *serial, struct run_outcome *out
 done:
 	session_debug_free(dbg);
 	backend_free(b);
-	machine_free(&m);
+	session_machine_free(&m);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "emu/backend.h"
+#include "emu/loader.h"
 #include "emu/msg.h"
 
 /* Exit statuses; even numbers, so they never collide with isa-debug-exit's
@@ -22,7 +23,8 @@ enum {
 	EXIT_TRIPLE = 10,
 	EXIT_INIT = 12,
 	EXIT_KVM = 14,
-	EXIT_REPLAY_DIFFERS = 16,
+	EXIT_NO_DISPLAY = 16,    /* nestlab gui: no display, no font */
+	EXIT_REPLAY_DIFFERS = 18, /* nestlab replay: it did not end as recorded */
 };
 
 #define NESTLAB_VERSION "0.1.0"
@@ -78,6 +80,22 @@ const char *session_kvm_device(void);
 
 /* Read a whole file; NULL (with the message said) on failure. */
 uint8_t *session_read_file(const char *path, size_t *len, enum lang lang);
+
+/* The machine for one run: read, loaded, devices attached, input queued. */
+struct session_machine {
+	struct cpu *c;
+	uint8_t *img;
+	size_t len;
+	uint8_t *modbufs[MAX_MODULES];
+	struct module mods[MAX_MODULES];
+	uint8_t *input;          /* the serial input queued, for --record */
+	size_t input_len;
+};
+
+/* Build it without running it (the debugger window runs it itself):
+ * 0, or the exit status with the reason said. Free it even on failure. */
+int session_machine_build(const struct run_opts *o, FILE *serial, struct session_machine *m);
+void session_machine_free(struct session_machine *m);
 
 /* Run o->image on o->backend, serial output (COM1 and 0xE9) to serial. */
 void session_run(const struct run_opts *o, FILE *serial, struct run_outcome *out);

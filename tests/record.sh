@@ -46,9 +46,9 @@ check record-timeout 8 "timeout" -- "$nl" run "$dir/loop.bin" --bits 32 --timeou
 	--record "$dir/loop.rec"
 check replay-timeout 8 "the same end as recorded" -- "$nl" replay "$dir/loop.rec" --stats
 
-# A replay that does not end as recorded says so, status 16.
+# A replay that does not end as recorded says so, status 18.
 sed 's/"instructions":[^,]*/"instructions":	"12345"/' "$dir/echo.rec" >"$dir/other.rec"
-check replay-differs 16 "DIFFERS" -- "$nl" replay "$dir/other.rec"
+check replay-differs 18 "DIFFERS" -- "$nl" replay "$dir/other.rec"
 
 # Bad records and impossible combinations.
 head -c 4096 /dev/urandom >"$dir/random.rec"

@@ -35,6 +35,7 @@ check: all
 	sh tests/snap.sh $(BUILD) $(BUILD)/nestlab
 	sh tests/gdb.sh $(BUILD) $(BUILD)/nestlab
 	sh tests/record.sh $(BUILD) $(BUILD)/nestlab
+	sh tests/gui.sh $(BUILD) $(BUILD)/nestlab
 	$(DIFF_BIN) --cases $(DIFF_CASES)
 	$(LEN_BIN) --count 200000
 
