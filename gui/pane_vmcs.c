@@ -96,9 +96,9 @@ static void field_line(struct gui *g, struct gui_rect r, int row, unsigned f, in
 	if (g->mouse_y == r.y + row && g->mouse_x >= r.x && g->mouse_x < r.x + r.w)
 		*shown = (int)f;
 	gui_text(g, r, 0, row, ch ? COL_CHANGED : COL_DIM, "%-34s", vmcs_fields[f].name);
-	int x = 35 + gui_text(g, r, 35, row, ch ? COL_CHANGED : COL_TEXT, "%llx",
+	int x = 35 + gui_text(g, r, 35, row, ch ? COL_CHANGED : COL_TEXT, "0x%llx",
 			      (unsigned long long)v);
-	if (f == VMCS_VM_EXIT_REASON)
+	if (f == VMCS_VM_EXIT_REASON)  /* the SDM numbers basic exit reasons in decimal */
 		gui_text(g, r, x + 1, row, COL_ACCENT, "(%u %s)", (unsigned)(v & 0xffff),
 			 vmx_exit_reason_name(v & 0xffff));
 	if (f == VMCS_VM_INSTRUCTION_ERROR && v && vmx_error_text((unsigned)v))
@@ -114,7 +114,7 @@ void pane_vmcs(struct gui *g, struct gui_rect outer)
 		return;
 	}
 	gui_text(g, r, 12, -1, COL_DIM, L(g, GUI_VMCS_AT), (unsigned long long)c->vmx.vmcs_ptr,
-		 c->vmx.launch == VMCS_LAUNCHED ? "launched" : "clear");
+		 c->vmx.launch == VMCS_LAUNCHED ? L(g, GUI_VMCS_LAUNCHED) : L(g, GUI_VMCS_CLEAR));
 	int row = 0, shown = -1, first_changed = -1;
 	for (unsigned k = 0; k < 5; k++)
 		control_line(g, r, row++, k);
