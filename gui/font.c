@@ -1,7 +1,11 @@
 /* The window's one font: a monospace face that fontconfig picks for
  * "monospace" (as a terminal would), opened with SDL2_ttf at the pixel
- * size the screen needs. Each glyph is rendered once, white, into its own
- * texture and tinted when drawn, so a frame of text costs no rendering. */
+ * size the screen needs. Each glyph is rendered once, white; a run of
+ * text is put together from them into one texture, kept in a cache and
+ * tinted when drawn. A frame is then one copy per run of text, not one
+ * per character: with a software renderer (Xvfb, a VM without a GPU) the
+ * copies are what a frame costs, and most runs are the same from one step
+ * to the next. */
 #include <SDL2/SDL.h>
 #include <SDL2/SDL_ttf.h>
 #include <fontconfig/fontconfig.h>
@@ -16,10 +20,21 @@ static const uint32_t extra[] = { 0x2192, 0x2190, 0x25b6, 0x25cf, 0x2502, 0x2500
 #define NEXTRA (sizeof extra / sizeof extra[0])
 #define NGLYPHS (256 + NEXTRA)
 
+/* A cached run of text: its code points, and their white texture. */
+struct run {
+	uint64_t hash;
+	uint32_t *cps;
+	int n;
+	SDL_Texture *tex;
+};
+
+#define RUN_SLOTS 4096   /* direct-mapped: a collision replaces the run */
+
 struct gui_font {
 	TTF_Font *ttf;
-	SDL_Texture *glyph[NGLYPHS];
+	SDL_Surface *glyph[NGLYPHS];
 	int w, h;
+	struct run runs[RUN_SLOTS];
 };
 
 /* The file of the face fontconfig matches to "monospace", or false. */
@@ -57,16 +72,16 @@ static int glyph_index(uint32_t cp)
 	return -1;
 }
 
-static SDL_Texture *render_glyph(TTF_Font *f, SDL_Renderer *r, uint32_t cp)
+static SDL_Surface *render_glyph(TTF_Font *f, uint32_t cp)
 {
 	if (cp == ' ' || (cp >= 0x7f && cp < 0xa1) || !TTF_GlyphIsProvided32(f, cp))
 		return NULL;
-	SDL_Surface *s = TTF_RenderGlyph32_Blended(f, cp, (SDL_Color){ 255, 255, 255, 255 });
-	if (!s)
-		return NULL;
-	SDL_Texture *t = SDL_CreateTextureFromSurface(r, s);
-	SDL_FreeSurface(s);
-	return t;
+	SDL_Surface *g = TTF_RenderGlyph32_Blended(f, cp, (SDL_Color){ 255, 255, 255, 255 });
+	SDL_Surface *s = g ? SDL_ConvertSurfaceFormat(g, SDL_PIXELFORMAT_ARGB8888, 0) : NULL;
+	SDL_FreeSurface(g);
+	if (s)
+		SDL_SetSurfaceBlendMode(s, SDL_BLENDMODE_NONE); /* copied as it is */
+	return s;
 }
 
 struct gui_font *gui_font_open(SDL_Renderer *r, int px, char *why, size_t n)
@@ -96,10 +111,11 @@ struct gui_font *gui_font_open(SDL_Renderer *r, int px, char *why, size_t n)
 	if (TTF_GlyphMetrics32(f->ttf, 'M', NULL, NULL, NULL, NULL, &f->w) < 0 || f->w <= 0)
 		f->w = px / 2 + 1;
 	f->h = TTF_FontLineSkip(f->ttf);
+	(void)r;
 	for (uint32_t cp = 32; cp < 256; cp++)
-		f->glyph[cp] = render_glyph(f->ttf, r, cp);
+		f->glyph[cp] = render_glyph(f->ttf, cp);
 	for (size_t k = 0; k < NEXTRA; k++)
-		f->glyph[256 + k] = render_glyph(f->ttf, r, extra[k]);
+		f->glyph[256 + k] = render_glyph(f->ttf, extra[k]);
 	return f;
 }
 
@@ -109,17 +125,64 @@ void gui_font_cell(const struct gui_font *f, int *w, int *h)
 	*h = f->h;
 }
 
-void gui_font_draw(struct gui_font *f, SDL_Renderer *r, int x, int y, uint32_t cp,
-		   uint8_t red, uint8_t green, uint8_t blue)
+static uint64_t hash_run(const uint32_t *cps, int n)
 {
-	int k = glyph_index(cp);
-	SDL_Texture *t = k >= 0 ? f->glyph[k] : f->glyph['?'];
-	if (!t)
+	uint64_t h = 0xcbf29ce484222325ull;            /* FNV-1a */
+	for (int k = 0; k < n; k++)
+		h = (h ^ cps[k]) * 0x100000001b3ull;
+	return h;
+}
+
+static void drop_run(struct run *e)
+{
+	if (e->tex)
+		SDL_DestroyTexture(e->tex);
+	free(e->cps);
+	*e = (struct run){ 0 };
+}
+
+/* The run's glyphs side by side, one cell each, in one white texture. */
+static SDL_Texture *make_run(struct gui_font *f, SDL_Renderer *r, const uint32_t *cps, int n)
+{
+	SDL_Surface *s = SDL_CreateRGBSurfaceWithFormat(0, n * f->w, f->h, 32,
+							SDL_PIXELFORMAT_ARGB8888);
+	if (!s)
+		return NULL;
+	SDL_FillRect(s, NULL, 0);
+	for (int k = 0; k < n; k++) {
+		int i = glyph_index(cps[k]);
+		SDL_Surface *g = i >= 0 ? f->glyph[i] : cps[k] == ' ' ? NULL : f->glyph['?'];
+		if (g)
+			SDL_BlitSurface(g, NULL, s, &(SDL_Rect){ k * f->w, 0, g->w, g->h });
+	}
+	SDL_Texture *t = SDL_CreateTextureFromSurface(r, s);
+	SDL_FreeSurface(s);
+	if (t)
+		SDL_SetTextureBlendMode(t, SDL_BLENDMODE_BLEND);
+	return t;
+}
+
+void gui_font_draw(struct gui_font *f, SDL_Renderer *r, int x, int y, const uint32_t *cps,
+		   int n, uint8_t red, uint8_t green, uint8_t blue)
+{
+	if (n <= 0)
 		return;
-	int w, h;
-	SDL_QueryTexture(t, NULL, NULL, &w, &h);
-	SDL_SetTextureColorMod(t, red, green, blue);
-	SDL_RenderCopy(r, t, NULL, &(SDL_Rect){ x, y, w, h });
+	uint64_t h = hash_run(cps, n);
+	struct run *e = &f->runs[h % RUN_SLOTS];
+	if (!e->tex || e->hash != h || e->n != n || memcmp(e->cps, cps, n * sizeof *cps)) {
+		drop_run(e);
+		e->cps = malloc(n * sizeof *cps);
+		e->tex = e->cps ? make_run(f, r, cps, n) : NULL;
+		if (!e->tex) {
+			drop_run(e);
+			return;
+		}
+		memcpy(e->cps, cps, n * sizeof *cps);
+		e->hash = h;
+		e->n = n;
+	}
+	SDL_SetTextureColorMod(e->tex, red, green, blue);
+	SDL_RenderCopy(r, e->tex, NULL, &(SDL_Rect){ x, y, n * f->w, f->h });
 }
 
 void gui_font_close(struct gui_font *f)
@@ -127,8 +190,9 @@ void gui_font_close(struct gui_font *f)
 	if (!f)
 		return;
 	for (size_t k = 0; k < NGLYPHS; k++)
-		if (f->glyph[k])
-			SDL_DestroyTexture(f->glyph[k]);
+		SDL_FreeSurface(f->glyph[k]);
+	for (size_t k = 0; k < RUN_SLOTS; k++)
+		drop_run(&f->runs[k]);
 	TTF_CloseFont(f->ttf);
 	free(f);
 }

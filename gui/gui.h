@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "emu/cpu.h"
+#include "emu/elfsym.h"
 #include "emu/msg.h"
 #include "emu/reverse.h"
 #include "emu/session.h"
@@ -68,6 +69,8 @@ struct gui {
 	struct cpu *c;
 	struct reverse *rev;
 	const char *image_kind;  /* "type1", "type2", "nested" or NULL: Levels */
+	struct elfsyms syms;     /* the image's function symbols (Code pane) ... */
+	struct elfsyms modsyms[MAX_MODULES];  /* ... and its modules' */
 	bool running;
 	bool stepping;           /* one instruction: stop after a VM exit too */
 	enum gui_target target;
@@ -129,6 +132,11 @@ void gui_fill(struct gui *g, struct gui_rect r, int col, int row, int w, int h,
 	      enum gui_color color);
 /* A pane's frame and title; returns the area inside. */
 struct gui_rect gui_pane(struct gui *g, struct gui_rect r, enum msg_id title);
+/* The function an address is in (gui/pane_code.c): the image's symbols
+ * in VMX root operation or without VMX; in a guest, a module's, when
+ * exactly one module has a function there. NULL: none known. */
+const char *gui_symbol(const struct gui *g, uint64_t addr, uint64_t *off);
+
 /* Columns a UTF-8 string takes. */
 int gui_width(const char *s);
 
@@ -137,8 +145,8 @@ int gui_width(const char *s);
 /* The font (gui/font.c): fontconfig finds a monospace face. */
 struct gui_font *gui_font_open(struct SDL_Renderer *r, int px, char *why, size_t n);
 void gui_font_cell(const struct gui_font *f, int *w, int *h);
-void gui_font_draw(struct gui_font *f, struct SDL_Renderer *r, int x, int y, uint32_t cp,
-		   uint8_t red, uint8_t green, uint8_t blue);
+void gui_font_draw(struct gui_font *f, struct SDL_Renderer *r, int x, int y, const uint32_t *cps,
+		   int n, uint8_t red, uint8_t green, uint8_t blue);
 void gui_font_close(struct gui_font *f);
 
 /* The history (gui/history.c). */

@@ -92,6 +92,24 @@ static uint64_t start_before(struct gui *g, csh h, uint64_t rip, int before)
 	return rip;
 }
 
+const char *gui_symbol(const struct gui *g, uint64_t addr, uint64_t *off)
+{
+	if (!g->c->vmx.nonroot)
+		return elfsyms_find(&g->syms, addr, off);
+	const char *found = NULL;
+	for (int k = 0; k < MAX_MODULES; k++) {
+		uint64_t o;
+		const char *s = elfsyms_find(&g->modsyms[k], addr, &o);
+		if (s && found)
+			return NULL;    /* two modules could be running here: say none */
+		if (s) {
+			found = s;
+			*off = o;
+		}
+	}
+	return found;
+}
+
 static bool is_breakpoint(const struct cpu *c, uint64_t a)
 {
 	for (int k = 0; k < c->dbg.nbp; k++)
@@ -126,6 +144,10 @@ void pane_code(struct gui *g, struct gui_rect outer)
 		return;
 	}
 	gui_text(g, r, r.w - 6, -1, COL_DIM, "%s", g->att ? "AT&T" : "Intel");
+	uint64_t off;
+	const char *in = gui_symbol(g, g->c->rip, &off);
+	if (in)
+		gui_text(g, r, 6, -1, COL_DIM, "%s+0x%llx", in, (unsigned long long)off);
 	uint64_t at = start_before(g, h, g->c->rip, r.h / 4);
 	for (int row = 0; row < r.h; row++) {
 		cs_insn *i;
@@ -134,6 +156,9 @@ void pane_code(struct gui *g, struct gui_rect outer)
 				 (unsigned long long)at);
 			break;
 		}
+		const char *name = gui_symbol(g, at, &off);
+		if (name && !off && row + 1 < r.h)   /* a function starts: its name */
+			gui_text(g, r, 1, row++, COL_TITLE, "%s:", name);
 		line(g, r, row, i);
 		at += i->size;
 		cs_free(i, 1);

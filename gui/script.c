@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emu/backend.h"
 #include "gui/gui.h"
 
 #define say(lang, id, ...) fprintf(stderr, msg(lang, MSG_##id), ##__VA_ARGS__)
@@ -15,7 +16,7 @@
 enum cmd_kind {
 	C_KEY, C_STEP, C_STEP_BACK, C_RUN_TO_EXIT, C_RUN_TO_ENTRY, C_CONTINUE, C_PAUSE,
 	C_BACK_TO_EXIT, C_GOTO_EXIT, C_WAIT, C_LANG, C_WALK, C_WALK_STEP, C_MEMORY, C_PMEMORY,
-	C_BREAK, C_BREAK_EXIT, C_SCREENSHOT, C_DUMP, C_QUIT,
+	C_BREAK, C_BREAK_EXIT, C_SCREENSHOT, C_DUMP, C_QUIT, C_TIME_STEPS,
 };
 
 static const struct {
@@ -33,6 +34,7 @@ static const struct {
 	{ "pmemory", C_PMEMORY, 'n' },       { "break", C_BREAK, 'n' },
 	{ "break-exit", C_BREAK_EXIT, 'n' }, { "screenshot", C_SCREENSHOT, 's' },
 	{ "dump", C_DUMP, 's' },             { "quit", C_QUIT, 0 },
+	{ "time-steps", C_TIME_STEPS, 'n' },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -148,11 +150,39 @@ struct gui_script *gui_script_open(const char *path, enum lang lang)
 	return s;
 }
 
+/* time-steps N (make bench): N steps forward then N back, each drawn and
+ * presented as a key press would be; the host time each took. */
+static void time_steps(struct gui *g, uint64_t n)
+{
+	double worst[2] = { 0, 0 }, total[2] = { 0, 0 }, drawing = 0;
+	for (int back = 0; back < 2; back++)
+		for (uint64_t k = 0; k < n; k++) {
+			double t0 = backend_now();
+			if (back)
+				gui_step_back(g);
+			else
+				gui_step(g);
+			double t1 = backend_now();
+			gui_draw(g);
+			SDL_RenderPresent(g->ren);
+			double t = (backend_now() - t0) * 1e3;
+			drawing += (backend_now() - t1) * 1e3;
+			total[back] += t;
+			if (t > worst[back])
+				worst[back] = t;
+		}
+	if (n)
+		printf(msg(g->lang, MSG_GUI_STEP_TIMES), (unsigned long long)n,
+		       total[0] / (double)n, worst[0], total[1] / (double)n, worst[1],
+		       drawing / (double)(2 * n));
+}
+
 static void play(struct gui_script *s, struct gui *g, const struct cmd *c)
 {
 	switch (c->kind) {
 	case C_KEY:          gui_key(g, c->key, c->mod); break;
 	case C_STEP:         for (uint64_t k = 0; k < c->n; k++) gui_step(g); break;
+	case C_TIME_STEPS:   time_steps(g, c->n); break;
 	case C_STEP_BACK:    for (uint64_t k = 0; k < c->n; k++) gui_step_back(g); break;
 	case C_RUN_TO_EXIT:  gui_continue(g, RUN_TO_EXIT); break;
 	case C_RUN_TO_ENTRY: gui_continue(g, RUN_TO_ENTRY); break;

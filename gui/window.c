@@ -70,15 +70,22 @@ int gui_text(struct gui *g, struct gui_rect r, int col, int row, enum gui_color 
 		return 0;
 	if (g->dump)
 		fprintf(g->dump, "[%s] %s\n", g->pane ? g->pane : "", buf);
+	/* The cells inside r, drawn as one run. */
+	uint32_t cps[sizeof buf];
 	const char *s = buf;
-	int x = col;
+	int x = col, first = -1, n = 0;
 	while (*s && x < r.w) {
 		uint32_t cp = next_cp(&s);
-		if (x >= 0 && cp != ' ')
-			gui_font_draw(g->font, g->ren, (r.x + x) * g->cw, (r.y + row) * g->ch, cp,
-				      palette[color][0], palette[color][1], palette[color][2]);
+		if (x >= 0) {
+			if (first < 0)
+				first = x;
+			cps[n++] = cp;
+		}
 		x++;
 	}
+	if (n)
+		gui_font_draw(g->font, g->ren, (r.x + first) * g->cw, (r.y + row) * g->ch, cps, n,
+			      palette[color][0], palette[color][1], palette[color][2]);
 	return x - col;
 }
 
@@ -279,6 +286,9 @@ int gui_main(const struct run_opts *o, const char *script_path, const char *shot
 		goto done;
 	g.c = g.m.c;
 	g.c->vtime_limit = o->max_insns;
+	elfsyms_load(&g.syms, g.m.img, g.m.len);
+	for (int k = 0; k < o->nmodules && !o->bits; k++)
+		elfsyms_load(&g.modsyms[k], g.m.mods[k].data, g.m.mods[k].len);
 	g.image_kind = image_kind(o->image);
 	g.rev = rev_new(g.c, SNAP_EVERY, o->snap_budget_mib << 20);
 	if (!g.rev || !gui_history_attach(&g)) {
@@ -303,6 +313,9 @@ done:
 	SDL_Quit();
 	rev_free(g.rev);
 	gui_history_free(&g);
+	elfsyms_free(&g.syms);
+	for (int k = 0; k < MAX_MODULES; k++)
+		elfsyms_free(&g.modsyms[k]);
 	session_machine_free(&g.m);
 	if (sink)
 		fclose(sink);

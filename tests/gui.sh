@@ -84,6 +84,7 @@ check type1-script 0 "" -- x "$nl" gui "$type1" --module "$hello" --script "$dir
 	--screenshot "$dir/end.png" --dump-text "$dir/end.txt"
 has launch-code "$dir/launch.txt" "^\[Code\] vmlaunch"
 has launch-host "$dir/launch.txt" "type1: hypervisor, VMX root operation"
+has launch-symbol "$dir/launch.txt" "^\[Code\] vmx_enter+0x"
 has launch-vmcs "$dir/launch2.txt" "^\[VMCS\] GUEST_RIP"
 has launch-ept "$dir/launch.txt" "^\[VMCS\] EPT$"
 has launch-vpid "$dir/launch.txt" "^\[VMCS\] VPID$"

@@ -45,6 +45,13 @@ run-soak: all
 run-bench: all
 	$(BENCH_BIN) --guest $(BUILD)/guests/bench/cpubound.elf \
 	    --vmexit-guest $(BUILD)/guests/bench/vmexit.elf
+	@# the debugger window: a step and its redraw (target: under 16 ms), under Xvfb
+	@if command -v xvfb-run >/dev/null; then \
+	    printf 'run-to-entry\ntime-steps 200\n' >$(BUILD)/bench-gui.txt; \
+	    xvfb-run -a -s '-screen 0 1600x1000x24' $(BUILD)/nestlab gui \
+	        $(BUILD)/guests/type1/type1.elf --module $(BUILD)/guests/l2/hello64.elf \
+	        --script $(BUILD)/bench-gui.txt; \
+	else echo "gui: not measured (no xvfb-run)"; fi
 
 # The KVM backend (tests/kvm.sh): bad input everywhere; where /dev/kvm is
 # usable, every guest on both backends with the outputs compared, QEMU on
