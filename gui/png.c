@@ -25,7 +25,7 @@ static bool chunk(FILE *f, const char *type, const uint8_t *data, size_t n)
 	c = crc32(c, data ? data : (const Bytef *)"", (uInt)n);
 	be32(crc, (uint32_t)c);
 	return fwrite(len, 1, 4, f) == 4 && fwrite(type, 1, 4, f) == 4 &&
-	       fwrite(data, 1, n, f) == n && fwrite(crc, 1, 4, f) == 4;
+	       (!n || fwrite(data, 1, n, f) == n) && fwrite(crc, 1, 4, f) == 4;
 }
 
 bool gui_png_write(const char *path, const uint8_t *rgb, int w, int h)
