@@ -141,3 +141,5 @@ echo "   VMWRITEs and a VMRESUME, each of them an exit to nested (step 4)."
 echo
 echo "   More in docs/hypervisors.md. Run one yourself:"
 echo "   build/nestlab run $nested --module $type1 --module $l2/cpuid.elf --stats"
+echo "   Or watch it step by step in the debugger window (docs/gui.md):"
+echo "   build/nestlab gui $type1 --module $l2/mmio.elf"
