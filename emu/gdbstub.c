@@ -566,5 +566,7 @@ enum emu_stop gdb_serve(struct gdbstub *g, struct reverse *r, uint64_t max_insns
 	free(out);
 	g->c->dbg.nbp = g->c->dbg.nwp = 0;
 	*detached = g->detached;
-	return g->stop;
+	if (g->detached || g->ended)
+		return g->stop;
+	return EMU_STOP_DEBUG;   /* killed, or gdb went away: the run ends here */
 }

@@ -22,7 +22,8 @@ struct gdbstub *gdb_listen(unsigned port, unsigned *bound);
 
 /* Wait for gdb and serve it until it detaches or kills the run, or the
  * guest ends; the run goes no further than max_insns. Returns why the
- * machine stopped; *detached says gdb let it go on running. */
+ * machine stopped: EMU_STOP_DEBUG when gdb killed the run or went away;
+ * *detached says gdb let it go on running. */
 enum emu_stop gdb_serve(struct gdbstub *g, struct reverse *r, uint64_t max_insns, bool *detached);
 
 void gdb_close(struct gdbstub *g);

@@ -279,6 +279,10 @@ static void say_interp_stop(const struct run_opts *o, const struct backend *b, e
 	case EMU_STOP_INIT:
 		say(lang, STOP_INIT, (unsigned long long)c->rip, backend_mode_name(c, lang));
 		break;
+	case EMU_STOP_DEBUG:
+		say(lang, STOP_GDB, (unsigned long long)c->icount, (unsigned long long)c->rip,
+		    backend_mode_name(c, lang));
+		break;
 	case EMU_STOP_BUDGET:
 		if (b->timed_out)
 			say(lang, STOP_TIMEOUT, b->stats.seconds, (unsigned long long)c->icount,
@@ -321,6 +325,7 @@ static int outcome(const struct run_opts *o, const struct backend *b, enum emu_s
 	case EMU_STOP_TRIPLE:    status = EXIT_TRIPLE; end = MSG_END_TRIPLE; break;
 	case EMU_STOP_INIT:      status = EXIT_INIT; end = MSG_END_INIT; break;
 	case EMU_STOP_BACKEND:   status = EXIT_KVM; end = MSG_END_BACKEND; break;
+	case EMU_STOP_DEBUG:     status = EXIT_GDB_ENDED; end = MSG_END_GDB; break;
 	default:
 		status = EXIT_BUDGET;
 		end = b->timed_out ? MSG_END_TIMEOUT : MSG_END_BUDGET;

@@ -25,6 +25,7 @@ enum {
 	EXIT_KVM = 14,
 	EXIT_NO_DISPLAY = 16,    /* nestlab gui: no display, no font */
 	EXIT_REPLAY_DIFFERS = 18, /* nestlab replay: it did not end as recorded */
+	EXIT_GDB_ENDED = 20,     /* --gdb: gdb killed the run, or went away */
 };
 
 #define NESTLAB_VERSION "0.1.0"

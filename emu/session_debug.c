@@ -160,7 +160,9 @@ enum emu_stop session_debug_run(struct session_debug *d, struct backend *b,
 	if (d->gdb) {
 		bool detached;
 		stop = gdb_serve(d->gdb, d->rev, l->max_insns, &detached);
-		if (detached && stop == EMU_STOP_BUDGET && c->icount < l->max_insns)
+		/* detached, even at a breakpoint: the guest goes on alone */
+		if (detached && (stop == EMU_STOP_BUDGET || stop == EMU_STOP_DEBUG) &&
+		    c->icount < l->max_insns)
 			stop = run_loop(d, b, l, t0);
 	} else {
 		stop = run_loop(d, b, l, t0);

@@ -91,6 +91,14 @@ print("regs", len(ask(b"g")))
 s.sendall(pkt(b"k"))
 PY
 	wait "$pid"
+	status=$?
+	if [ "$status" -ne 20 ] || ! grep -q "gdb ended the run" "$dir/stub.err"; then
+		echo "FAIL gdb-kill: after k nestlab ended with $status, expected 20 and why"
+		sed 's/^/  | /' "$dir/stub.err"
+		fail=$((fail + 1))
+	else
+		pass=$((pass + 1))
+	fi
 	for r in "nak -" "mzz -> 'E01'" "mffffffffffff0000,10 -> 'E14'" "p999 -> 'E01'" \
 		"M100000,2:zz -> 'E01'" "Z9,0,0 -> ''" "other.xml: -> 'E00'" "regs 1200"; do
 		want malformed "$r"
@@ -98,6 +106,19 @@ PY
 else
 	kill "$pid"
 	wait "$pid"
+fi
+
+# detach at a breakpoint: the guest runs on alone to its end.
+start_stub
+timeout 60 gdb -batch -nx -ex "file $syms" -ex "target remote 127.0.0.1:$port" \
+	-ex 'break kmain' -ex continue -ex detach >"$dir/gdb.out" 2>&1
+wait "$pid"
+status=$?
+want detach-at-breakpoint "Inferior 1 \(Remote target\) detached"
+if [ "$status" -ne 33 ]; then
+	echo "FAIL gdb-detach: nestlab ended with $status after detach, expected 33 (the guest's exit)"
+	sed 's/^/  | /' "$dir/stub.err"
+	fail=$((fail + 1))
 fi
 
 echo "gdb.sh: $pass passed, $fail failed"
