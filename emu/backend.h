@@ -77,6 +77,16 @@ struct backend {
 /* The interpreter. Never fails but for memory. */
 struct backend *backend_interp_new(struct cpu *c, enum lang lang);
 
+struct reverse;
+
+/* The interpreter's run loop, for its run and for emu/session_debug.c:
+ * emu_run() (or rev_run() under reverse control) in slices, so that the
+ * host-time limit (counted from t0) is looked at now and then, until the
+ * guest stops, l->max_insns, or first stop_at instructions (UINT64_MAX:
+ * none). Sets b->timed_out when the time ran out. */
+enum emu_stop backend_interp_slices(struct backend *b, const struct run_limits *l,
+				    struct reverse *rev, uint64_t stop_at, double t0);
+
 /* What the KVM backend needs to know besides the machine. */
 struct kvm_config {
 	const char *device;            /* "/dev/kvm", or NESTLAB_KVM_DEVICE */

@@ -7,6 +7,7 @@
 
 #include "emu/backend.h"
 #include "emu/bus.h"
+#include "emu/reverse.h"
 
 /* How many instructions run between two looks at the host clock. */
 #define SLICE 20000000
@@ -55,20 +56,17 @@ static void interp_stats(struct backend *b)
 		 msg(b->lang, MSG_INTERP_NO_KERNEL));
 }
 
-static enum emu_stop interp_run(struct backend *b, const struct run_limits *l)
+enum emu_stop backend_interp_slices(struct backend *b, const struct run_limits *l,
+				    struct reverse *rev, uint64_t stop_at, double t0)
 {
 	struct cpu *c = b->cpu;
-	double t0 = backend_now();
 	enum emu_stop stop = EMU_STOP_BUDGET;
-	/* The budget also bounds virtual time (instructions plus halted
-	 * time, in ns), so a guest that only waits for timers ends too. */
-	c->vtime_limit = l->max_insns;
-	b->timed_out = false;
-	while (c->icount < l->max_insns && !c->vtime_out) {
-		uint64_t slice = l->max_insns - c->icount;
+	uint64_t end = stop_at < l->max_insns ? stop_at : l->max_insns;
+	while (c->icount < end && !c->vtime_out) {
+		uint64_t slice = end - c->icount;
 		if (l->timeout && slice > SLICE)
 			slice = SLICE;
-		stop = emu_run(c, slice);
+		stop = rev ? rev_run(rev, slice) : emu_run(c, slice);
 		if (stop != EMU_STOP_BUDGET)
 			break;
 		if (l->timeout && backend_now() - t0 >= l->timeout) {
@@ -76,6 +74,17 @@ static enum emu_stop interp_run(struct backend *b, const struct run_limits *l)
 			break;
 		}
 	}
+	return stop;
+}
+
+static enum emu_stop interp_run(struct backend *b, const struct run_limits *l)
+{
+	double t0 = backend_now();
+	/* The budget also bounds virtual time (instructions plus halted
+	 * time, in ns), so a guest that only waits for timers ends too. */
+	b->cpu->vtime_limit = l->max_insns;
+	b->timed_out = false;
+	enum emu_stop stop = backend_interp_slices(b, l, NULL, UINT64_MAX, t0);
 	b->stats.seconds = backend_now() - t0;
 	interp_stats(b);
 	return stop;

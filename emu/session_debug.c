@@ -13,9 +13,6 @@
 
 #define say(lang, id, ...) fprintf(stderr, msg(lang, MSG_##id), ##__VA_ARGS__)
 
-/* How many instructions run between two looks at the host clock. */
-#define SLICE 20000000
-
 struct session_debug {
 	const struct run_opts *o;  /* outlives the session */
 	enum lang lang;
@@ -121,28 +118,15 @@ static enum emu_stop run_loop(struct session_debug *d, struct backend *b,
 	struct cpu *c = d->c;
 	enum emu_stop stop = EMU_STOP_BUDGET;
 	bool save = o->save_file != NULL;
-	while (c->icount < l->max_insns && !c->vtime_out) {
-		if (save && c->icount == o->save_at) {
+	if (save && o->save_at >= c->icount) {
+		stop = backend_interp_slices(b, l, d->rev, o->save_at, t0);
+		if (stop == EMU_STOP_BUDGET && c->icount == o->save_at) {
 			save = false;
 			save_snapshot(d, o->save_file);
 		}
-		uint64_t slice = l->max_insns - c->icount;
-		if (l->timeout && slice > SLICE)
-			slice = SLICE;
-		if (save && o->save_at > c->icount && o->save_at - c->icount < slice)
-			slice = o->save_at - c->icount;
-		stop = d->rev ? rev_run(d->rev, slice) : emu_run(c, slice);
-		if (stop != EMU_STOP_BUDGET)
-			break;
-		if (l->timeout && backend_now() - t0 >= l->timeout) {
-			b->timed_out = true;
-			break;
-		}
 	}
-	if (save && c->icount == o->save_at && stop == EMU_STOP_BUDGET) {
-		save = false;
-		save_snapshot(d, o->save_file);
-	}
+	if (stop == EMU_STOP_BUDGET && !b->timed_out)
+		stop = backend_interp_slices(b, l, d->rev, UINT64_MAX, t0);
 	if (save)
 		say(d->lang, SNAP_NOT_REACHED, (unsigned long long)c->icount,
 		    (unsigned long long)o->save_at);

@@ -290,11 +290,3 @@ bool snapstore_restore(struct snapstore *st, int k)
 	st->base = k;
 	return true;
 }
-
-void snapstore_truncate(struct snapstore *st, int k)
-{
-	while (st->n > k + 1 && st->n - 1 != st->base) {
-		st->bytes -= snap_bytes(st->c, &st->s[st->n - 1]);
-		snap_release(&st->s[--st->n]);
-	}
-}

@@ -58,7 +58,4 @@ bool snapstore_restore(struct snapstore *st, int k);
 /* The newest snapshot taken at or before icount, or -1. */
 int snapstore_find(const struct snapstore *st, uint64_t icount);
 
-/* Forget every snapshot after k (a run that went another way). */
-void snapstore_truncate(struct snapstore *st, int k);
-
 #endif

@@ -10,7 +10,4 @@ struct gui;
 /* Whether the instruction at rip is a CALL; *next: the one after it. */
 bool gui_call_at(struct gui *g, uint64_t rip, uint64_t *next);
 
-/* The instruction at rip as text ("vmlaunch"), false if unreadable. */
-bool gui_insn_text(struct gui *g, uint64_t rip, char *out, size_t n);
-
 #endif

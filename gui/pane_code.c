@@ -55,21 +55,6 @@ bool gui_call_at(struct gui *g, uint64_t rip, uint64_t *next)
 	return call;
 }
 
-bool gui_insn_text(struct gui *g, uint64_t rip, char *out, size_t n)
-{
-	csh h;
-	cs_insn *i;
-	if (!open_cs(g, &h))
-		return false;
-	bool ok = decode_one(g, h, rip, &i);
-	if (ok) {
-		snprintf(out, n, "%s %s", i->mnemonic, i->op_str);
-		cs_free(i, 1);
-	}
-	cs_close(&h);
-	return ok;
-}
-
 /* Where to start so that `before` instructions precede rip: x86 cannot
  * be decoded backwards, so try each start up to 40 bytes back and keep
  * the furthest whose instructions end exactly at rip. */

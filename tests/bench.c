@@ -144,21 +144,33 @@ static void on_serial(void *opaque, const struct event *e)
 		mark_byte(m, e->u.serial.byte, now() - m->t0, e->icount);
 }
 
-static bool boot_nestlab(const char *image, struct serial_marks *m)
+/* A machine with the guest loaded; NULL if it cannot be made. */
+static struct cpu *load_guest(const char *image, FILE *sink)
 {
 	FILE *f = fopen(image, "rb");
 	if (!f)
-		return false;
+		return NULL;
 	static uint8_t img[8 << 20];
 	size_t len = fread(img, 1, sizeof img, f);
 	fclose(f);
-	FILE *sink = fopen("/dev/null", "w");
 	struct cpu *c = emu_new(128u << 20);
-	*m = (struct serial_marks){ .t0 = now() };
-	bool ok = c && sink && pc_attach(c, sink, NULL);
 	struct load_opts o = { image, NULL, NULL, 0 };
-	ok = ok && load_image(c, img, len, &o).err == LOAD_OK;
-	ok = ok && evt_observe(c, on_serial, m);
+	if (!c || !pc_attach(c, sink, NULL) || load_image(c, img, len, &o).err != LOAD_OK) {
+		if (c)
+			pc_detach(c);
+		emu_free(c);
+		return NULL;
+	}
+	c->bus->console = sink;
+	return c;
+}
+
+static bool boot_nestlab(const char *image, struct serial_marks *m)
+{
+	FILE *sink = fopen("/dev/null", "w");
+	*m = (struct serial_marks){ .t0 = now() };
+	struct cpu *c = sink ? load_guest(image, sink) : NULL;
+	bool ok = c && evt_observe(c, on_serial, m);
 	ok = ok && emu_run(c, 20000000000ull) == EMU_STOP_EXIT && c->exit_code == 33;
 	if (c) {
 		pc_detach(c);
@@ -336,27 +348,6 @@ static void vmexit_bench(const char *image)
 		       tk / trips * 1e6, trips / tk, us / (tk / trips * 1e6));
 	else
 		printf("  kvm: not measured (%s)\n", why);
-}
-
-/* A machine with the guest loaded; NULL if it cannot be made. */
-static struct cpu *load_guest(const char *image, FILE *sink)
-{
-	FILE *f = fopen(image, "rb");
-	if (!f)
-		return NULL;
-	static uint8_t img[8 << 20];
-	size_t len = fread(img, 1, sizeof img, f);
-	fclose(f);
-	struct cpu *c = emu_new(128u << 20);
-	struct load_opts o = { image, NULL, NULL, 0 };
-	if (!c || !pc_attach(c, sink, NULL) || load_image(c, img, len, &o).err != LOAD_OK) {
-		if (c)
-			pc_detach(c);
-		emu_free(c);
-		return NULL;
-	}
-	c->bus->console = sink;
-	return c;
 }
 
 /* Reverse execution on the CPU-bound guest: the run with a snapshot every
