@@ -307,20 +307,34 @@ static void read_regs(struct gdbstub *g, char *out)
 	}
 }
 
+/* Set register r; true if its value changed (a register nestlab keeps
+ * as it is, or the same value, is no change). */
+static bool set_reg(struct gdbstub *g, unsigned r, const uint8_t *v, bool *ok)
+{
+	uint8_t before[16] = { 0 }, after[16] = { 0 };
+	gdb_reg_get(g->c, r, before);
+	*ok = gdb_reg_set(g->c, r, v);
+	gdb_reg_get(g->c, r, after);
+	return memcmp(before, after, gdb_reg_size(r)) != 0;
+}
+
 static void write_regs(struct gdbstub *g, const char *hex, char *out)
 {
 	uint8_t v[16];
 	size_t len = strlen(hex), at = 0;
+	bool changed = false, ok;
+	strcpy(out, "OK");
 	for (unsigned r = 0; r < GDB_NREGS && at + 2 * gdb_reg_size(r) <= len; r++) {
 		memset(v, 0, sizeof v);
 		if (!from_hex(hex + at, v, gdb_reg_size(r))) {
 			strcpy(out, "E01");
-			return;
+			break;
 		}
-		gdb_reg_set(g->c, r, v); /* registers nestlab keeps are left as they are */
+		changed |= set_reg(g, r, v, &ok); /* registers nestlab keeps stay as they are */
 		at += 2 * gdb_reg_size(r);
 	}
-	strcpy(out, "OK");
+	if (changed)
+		rev_rebase(g->r);
 }
 
 static void one_reg(struct gdbstub *g, const char *s, bool write, char *out)
@@ -341,7 +355,10 @@ static void one_reg(struct gdbstub *g, const char *s, bool write, char *out)
 		strcpy(out, "E01");
 		return;
 	}
-	strcpy(out, gdb_reg_set(g->c, (unsigned)r, v) ? "OK" : "E02");
+	bool ok;
+	if (set_reg(g, (unsigned)r, v, &ok))
+		rev_rebase(g->r);
+	strcpy(out, ok ? "OK" : "E02");
 }
 
 /* m ADDR,LEN and M ADDR,LEN:XX... */
@@ -361,10 +378,19 @@ static void memory(struct gdbstub *g, const char *s, bool write, char *out)
 			to_hex(out, buf, len);
 		return;
 	}
-	if (strlen(s + 1) != 2 * len || !from_hex(s + 1, buf, len))
+	uint8_t old[PACKET_MAX / 2];
+	if (strlen(s + 1) != 2 * len || !from_hex(s + 1, buf, len)) {
 		strcpy(out, "E01");
-	else
-		strcpy(out, gdb_mem_write(g->c, addr, buf, len) ? "OK" : "E14");
+		return;
+	}
+	bool same = gdb_mem_read(g->c, addr, old, len) && !memcmp(old, buf, len);
+	if (!gdb_mem_write(g->c, addr, buf, len)) {
+		strcpy(out, "E14");
+		return;
+	}
+	if (!same)
+		rev_rebase(g->r);
+	strcpy(out, "OK");
 }
 
 /* Z/z TYPE,ADDR,KIND: breakpoints (0 software, 1 hardware, both the same

@@ -42,6 +42,17 @@ struct reverse *rev_new(struct cpu *c, uint64_t interval, uint64_t budget_bytes)
 	return r;
 }
 
+void rev_rebase(struct reverse *r)
+{
+	struct snapstore *st = snapstore_new(r->c, r->st->budget);
+	if (!st)
+		return;   /* out of host memory: the old history stays */
+	snapstore_free(r->st);
+	r->st = st;
+	r->start = r->c->icount;
+	take(r);
+}
+
 void rev_free(struct reverse *r)
 {
 	if (!r)

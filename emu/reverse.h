@@ -52,6 +52,12 @@ bool rev_goto(struct reverse *r, uint64_t n);
 /* Back one instruction. */
 bool rev_step_back(struct reverse *r);
 
+/* The machine was changed from outside its run (a debugger wrote a
+ * register or memory): the snapshots before would replay without the
+ * change, those after are of a run that will not happen. History starts
+ * again here, with a snapshot of the machine as it now is. */
+void rev_rebase(struct reverse *r);
+
 /* Back to the latest point before now where one of `what` happened (for
  * events, the instruction that caused it; for breakpoints, the instruction
  * at the breakpoint). *at gets its instruction count. False, staying

@@ -108,6 +108,16 @@ else
 	wait "$pid"
 fi
 
+# A register gdb writes starts the history again: reverse-stepi cannot go
+# back past the write, and a step back after a step forward keeps it.
+start_stub
+timeout 60 gdb -batch -nx -ex "file $syms" -ex "target remote 127.0.0.1:$port" \
+	-ex 'break kmain' -ex continue -ex stepi -ex 'set $rax = 0x1234' -ex reverse-stepi \
+	-ex stepi -ex reverse-stepi -ex 'p/x $rax' -ex kill >"$dir/gdb.out" 2>&1
+wait "$pid"
+want write-starts-history "No more reverse-execution history"
+want write-survives-reverse '^\$1 = 0x1234$'
+
 # detach at a breakpoint: the guest runs on alone to its end.
 start_stub
 timeout 60 gdb -batch -nx -ex "file $syms" -ex "target remote 127.0.0.1:$port" \
